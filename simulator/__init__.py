@@ -1,0 +1,1 @@
+"""A simulated wholesale distributor whose systems write their real formats, with ground truth."""

@@ -1,0 +1,59 @@
+"""Where trueup keeps what it writes.
+
+Everything the platform writes (simulated sources, warehouse, dlt pipelines, Dagster home, dbt
+target, published marts) lives under one data directory so a user can move, back up or delete a
+whole installation in one place. ``TRUEUP_DATA_DIR`` overrides the default ``./data``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Return the data directory (``$TRUEUP_DATA_DIR`` or ``./data``), created if missing."""
+    path = Path(os.environ.get("TRUEUP_DATA_DIR", "data")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The well-known locations under one data directory."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        return cls(data_dir())
+
+    @property
+    def sources(self) -> Path:
+        """The simulated company's systems (what `trueup simulate` writes)."""
+        return self.root / "sources"
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB warehouse file that dlt loads and dbt builds."""
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def dlt_pipelines(self) -> Path:
+        return self.root / "dlt_pipelines"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster_home"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.root / "dbt_target"
+
+    @property
+    def published(self) -> Path:
+        """Read-only copies of the marts for BI tools."""
+        return self.root / "published"
