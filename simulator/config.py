@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class SimulationConfig:
     @property
     def as_of(self) -> datetime:
         """End of the last simulated day: nothing after it has happened yet."""
-        return datetime.combine(self.start + timedelta(days=self.days), time(0), timezone.utc)
+        return datetime.combine(self.start + timedelta(days=self.days), time(0), UTC)
 
     def to_json(self) -> dict:
         data = asdict(self)
