@@ -165,7 +165,7 @@ def edi() -> None:
 )
 def edi_inspect(files: tuple[Path, ...]) -> None:
     """Print interchanges, groups, transaction sets and validation errors as JSON, per file."""
-    from ingestion.x12.inspect import inspect_file
+    from trueup.x12.inspect import inspect_file
 
     rejected = False
     for path in files:
