@@ -154,6 +154,96 @@ def demo(ctx: click.Context) -> None:
     )
 
 
+@main.command()
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    type=click.Choice(["erp", "wms", "shopify", "carrier", "edi", "amazon", "all"]),
+    help="Source to load; repeat for several.",
+)
+@click.option("--quiet", is_flag=True, help="Only the summary table.")
+def ingest(sources: tuple[str, ...], quiet: bool) -> None:
+    """Load source systems into the warehouse's raw_<source> datasets."""
+    from ingestion.conservation import ConservationError
+    from ingestion.registry import SOURCES, SourceNotAvailable
+    from ingestion.registry import ingest as run_source
+
+    names = list(SOURCES) if "all" in sources else list(dict.fromkeys(sources))
+    failed = False
+    rows = []
+    for name in names:
+        try:
+            result = run_source(name, progress=None if quiet else _progress)
+        except SourceNotAvailable as exc:
+            if "all" not in sources:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{name}: skipped, not available yet ({exc})", err=True)
+            continue
+        except ConservationError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+            continue
+        except Exception as exc:  # one broken source must not stop the others
+            failed = True
+            click.echo(f"{name}: FAILED: {exc}", err=True)
+            continue
+        rows.append(
+            (name, result.loaded, result.quarantined, result.duplicates_skipped, result.seconds)
+        )
+    click.echo(f"{'source':<10} {'loaded':>12} {'quarantined':>12} {'skipped':>12} {'seconds':>8}")
+    for name, loaded, quarantined, skipped, seconds in rows:
+        click.echo(f"{name:<10} {loaded:>12,} {quarantined:>12,} {skipped:>12,} {seconds:>8.1f}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--select", default=None, help="dbt selection (default: the whole project).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Observation time (default: the simulated company's manifest as_of).",
+)
+def build(select: str | None, as_of: str | None) -> None:
+    """Build the dbt project (staging, canonical, reconciliation marts, exception queue, tests)."""
+    from trueup.dbt import build as run_build
+
+    result = run_build(select=select, as_of=as_of)
+    sys.exit(0 if result.success else 1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def score(as_json: bool) -> None:
+    """Compare the open exception queue with the simulated company's ground truth."""
+    from trueup.score import format_score, score_paths
+
+    result = score_paths()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(format_score(result))
+        click.echo(
+            "perfect" if result.perfect else "NOT perfect: see missed / false positives with --json"
+        )
+
+
+@main.command()
+@click.argument("order_ref")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def trace(order_ref: str, as_json: bool) -> None:
+    """Every event of an order across systems (so_no, correlation id, customer PO or channel ref)."""
+    from trueup.dbt import format_trace, trace_order
+
+    result = trace_order(order_ref)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_trace(result))
+    sys.exit(0 if result["lines"] else 1)
+
+
 @main.group()
 def edi() -> None:
     """X12 EDI tools."""

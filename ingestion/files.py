@@ -1,0 +1,210 @@
+"""File sources: each file loaded once, each record once, bad records quarantined.
+
+:func:`file_resource` turns dlt's ``filesystem`` listing into a resource that
+
+- skips a file already loaded: same path with the same size and modification time (not even
+  read), or the same content (SHA-256) under any name, e.g. a partner re-delivering a file. The
+  record is kept in the resource's dlt state (``files`` and ``content``), which dlt stores in the
+  destination with the load, so a lost pipelines folder does not reload everything;
+- hands new or changed files to a source-specific reader that yields typed arrow tables and
+  reports its input count and rejects to the :class:`~ingestion.pipeline.IngestRun`;
+- drops records whose key was already seen earlier in the same run (counted as duplicates), so
+  the loaded count equals the rows that reach the destination; re-delivered records from earlier
+  runs are absorbed by the table's merge keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+import numpy as np
+import pyarrow as pa
+from dlt.sources.filesystem import filesystem
+
+from ingestion.pipeline import IngestRun
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A destination table a file resource writes, with its keys and write disposition."""
+
+    name: str
+    primary_key: tuple[str, ...]
+    write_disposition: str | dict[str, str] = "merge"
+    merge_key: tuple[str, ...] | None = None
+
+    def hints(self) -> dict[str, Any]:
+        hints: dict[str, Any] = {
+            "table_name": self.name,
+            "primary_key": list(self.primary_key),
+            "write_disposition": self.write_disposition,
+        }
+        if self.merge_key:
+            hints["merge_key"] = list(self.merge_key)
+        return hints
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file handed to a reader."""
+
+    path: str  # relative to the source's root, as recorded in quarantine
+    data: bytes
+
+
+# A reader parses one file: it calls run.read / run.reject and yields (table name, arrow table).
+Reader = Callable[[IngestRun, str, SourceFile], Iterator[tuple[str, pa.Table]]]
+# Counts a file's records without parsing it (for re-delivered content that is skipped).
+RecordCounter = Callable[[bytes], int]
+
+
+def file_resource(
+    run: IngestRun,
+    *,
+    name: str,
+    bucket_url: str,
+    file_glob: str,
+    reader: Reader,
+    tables: Sequence[TableSpec],
+    count_records: RecordCounter,
+) -> Any:
+    """Build a dlt resource loading every new file matching ``file_glob`` once.
+
+    Args:
+        run: The run the resource reports counts and rejects to.
+        name: Resource name (also the audit's resource name).
+        bucket_url: Folder or fsspec URL of the source's files.
+        file_glob: Files to load, relative to ``bucket_url`` (``tracking/**/*.jsonl``).
+        reader: Parses one file into typed arrow tables (see :data:`Reader`).
+        tables: Tables the reader yields, with their keys. The first is the default table.
+        count_records: Counts a file's records without parsing (for skipped re-deliveries).
+
+    Returns:
+        A ``filesystem | transformer`` dlt resource.
+    """
+    specs = {spec.name: spec for spec in tables}
+    run.tables(name, *specs)
+    listing = filesystem(bucket_url=bucket_url, file_glob=file_glob)
+    # Built per run (sources are built per run), shared by every page of files dlt hands over.
+    seen_keys = _RunKeys(specs)
+
+    @dlt.transformer(name=name, **_resource_hints(tables[0]))
+    def read_files(items: list[Any]) -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        loaded_files: dict[str, dict[str, Any]] = state.setdefault("files", {})
+        by_content: dict[str, str] = state.setdefault("content", {})
+        for item in sorted(items, key=lambda i: i["relative_path"]):
+            path = item["relative_path"]
+            stat = {"size": item["size_in_bytes"], "mtime": str(item["modification_date"])}
+            known = loaded_files.get(path)
+            if known and known["size"] == stat["size"] and known["mtime"] == stat["mtime"]:
+                run.read(name, known["records"])
+                run.skip_duplicates(name, known["records"])
+                run.file_skipped(name)
+                continue
+            data = item.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in by_content:
+                records = count_records(data)
+                run.read(name, records)
+                run.skip_duplicates(name, records)
+                run.file_skipped(name)
+                loaded_files[path] = {**stat, "sha256": digest, "records": records}
+                continue
+            before = run.ledger.resource(name).input_records
+            for table_name, table in reader(run, name, SourceFile(path, data)):
+                table = seen_keys.drop_seen(run, name, table_name, table)
+                if table.num_rows:
+                    yield seen_keys.mark(table_name, table)
+            records = run.ledger.resource(name).input_records - before
+            loaded_files[path] = {**stat, "sha256": digest, "records": records}
+            by_content[digest] = path
+            run.file_read(name, path)
+
+    return listing | read_files
+
+
+def _resource_hints(spec: TableSpec) -> dict[str, Any]:
+    hints = spec.hints()
+    hints.pop("table_name")
+    return hints
+
+
+class _RunKeys:
+    """Keys seen in this run per table, to drop repeats across and within files."""
+
+    def __init__(self, specs: dict[str, TableSpec]) -> None:
+        self.specs = specs
+        self.seen: dict[str, set[Any]] = {name: set() for name in specs}
+        self.hinted: set[str] = set()
+
+    def drop_seen(
+        self, run: IngestRun, resource: str, table_name: str, table: pa.Table
+    ) -> pa.Table:
+        spec = self.specs[table_name]
+        if not spec.primary_key or table.num_rows == 0:
+            return table
+        columns = [table.column(k).to_pylist() for k in spec.primary_key]
+        keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        seen = self.seen[table_name]
+        keep = np.ones(len(keys), dtype=bool)
+        for i, key in enumerate(keys):
+            if key in seen:
+                keep[i] = False
+            else:
+                seen.add(key)
+        dropped = int((~keep).sum())
+        if dropped:
+            run.skip_duplicates(resource, dropped)
+            table = table.filter(pa.array(keep))
+        return table
+
+    def mark(self, table_name: str, table: pa.Table) -> Any:
+        """Route the table to its destination table; full hints only the first time."""
+        if table_name not in self.hinted:
+            self.hinted.add(table_name)
+            # create_table_variant: without it the hints replace the whole resource's, so a
+            # multi-table file resource would give every table the first table's keys.
+            return dlt.mark.with_hints(
+                table,
+                dlt.mark.make_hints(**self.specs[table_name].hints()),
+                create_table_variant=True,
+            )
+        return dlt.mark.with_table_name(table, table_name)
+
+
+def count_lines(data: bytes, *, header: bool = False) -> int:
+    """Non-blank lines of ``data`` (minus one header line): the record count of a line file."""
+    from ingestion.parsing import index_lines
+
+    n = len(index_lines(data, whitespace_is_blank=not header))
+    return max(n - 1, 0) if header else n
+
+
+def report_rejects(
+    run: IngestRun, resource: str, file: SourceFile, lines: Any, rejects: Any
+) -> None:
+    """Quarantine a parser's rejected lines, with the raw line as payload.
+
+    Args:
+        run: Run context.
+        resource: Resource the lines were meant for.
+        file: The file they came from.
+        lines: The file's :class:`~ingestion.parsing.LineIndex`.
+        rejects: The parser's :class:`~ingestion.parsing.Rejects`.
+    """
+    for line_no, reason, payload in rejects:
+        if not payload:
+            i = int(np.searchsorted(lines.numbers, line_no))
+            payload = lines.line(i) if i < len(lines) and lines.numbers[i] == line_no else b""
+        run.reject(resource, file.path, f"line {line_no}", reason, payload)
+
+
+def with_provenance(table: pa.Table, file: SourceFile, line_numbers: np.ndarray) -> pa.Table:
+    """Add ``source_file`` and ``source_line``: where each row came from, for audits and replay."""
+    table = table.append_column("source_line", pa.array(line_numbers, pa.int64()))
+    return table.append_column("source_file", pa.array([file.path] * table.num_rows, pa.string()))

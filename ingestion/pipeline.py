@@ -1,0 +1,296 @@
+"""The one way a source is loaded: pipeline factory, run context and runner.
+
+A source module only builds dlt resources; :func:`run_ingest` gives every source the same run:
+finish anything a crashed run left pending, extract / normalize / load with progress output,
+write the run's quarantined records and per-resource balances to ``raw_quarantine``, then check
+conservation. Names:
+
+=================  ===============================  ==============================
+source             dlt pipeline                     dataset (schema in DuckDB)
+=================  ===============================  ==============================
+``<source>``       ``trueup_<source>``              ``raw_<source>``
+quarantine/audit   ``trueup_quarantine``            ``raw_quarantine``
+=================  ===============================  ==============================
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.common.destination import Destination
+
+from ingestion import conservation
+from ingestion.conservation import Ledger, ResourceAudit
+from ingestion.quarantine import DATASET as QUARANTINE_DATASET
+from ingestion.quarantine import REJECTED_TABLE, Quarantine
+from trueup.settings import Paths
+
+Progress = Callable[[str], None]
+
+
+def dataset_name(source: str) -> str:
+    """The dataset (DuckDB schema) a source loads into: ``raw_<source>``."""
+    return f"raw_{source}"
+
+
+def pipeline_name(source: str) -> str:
+    """The dlt pipeline of a source: ``trueup_<source>`` (its state lives under this name)."""
+    return f"trueup_{source}"
+
+
+def destination(paths: Paths | None = None) -> Destination | str:
+    """The warehouse every pipeline loads into.
+
+    ``TRUEUP_DESTINATION`` (or dlt config ``trueup.destination``) names a dlt destination,
+    default ``duckdb``. Its credentials come from dlt config as usual
+    (``DESTINATION__POSTGRES__CREDENTIALS``...); for DuckDB without configured credentials the
+    file is ``Paths.warehouse``.
+
+    Args:
+        paths: Data-directory layout; defaults to ``$TRUEUP_DATA_DIR``.
+
+    Returns:
+        A destination instance, or a destination name dlt resolves from its config.
+    """
+    name = os.environ.get("TRUEUP_DESTINATION") or dlt.config.get("trueup.destination") or "duckdb"
+    if name == "duckdb" and not dlt.secrets.get("destination.duckdb.credentials"):
+        paths = paths or Paths.from_env()
+        return dlt.destinations.duckdb(credentials=str(paths.warehouse))
+    return str(name)
+
+
+def make_pipeline(source: str, paths: Paths | None = None, *, dataset: str | None = None):
+    """Create (or reopen) the dlt pipeline of one source.
+
+    Args:
+        source: Source name; pipeline ``trueup_<source>``.
+        paths: Data-directory layout; defaults to ``$TRUEUP_DATA_DIR``.
+        dataset: Dataset override; default ``raw_<source>``.
+
+    Returns:
+        The ``dlt.Pipeline``; its working state lives in ``Paths.dlt_pipelines``.
+    """
+    paths = paths or Paths.from_env()
+    return dlt.pipeline(
+        pipeline_name=pipeline_name(source),
+        destination=destination(paths),
+        dataset_name=dataset or dataset_name(source),
+        pipelines_dir=str(paths.dlt_pipelines),
+    )
+
+
+@dataclass
+class IngestRun:
+    """What a source's resources report to the framework while they read.
+
+    Sources receive one per run from :func:`run_ingest` and call, per resource:
+    :meth:`read` for every record read (the independent input count), :meth:`reject` for every
+    record quarantined, :meth:`skip_duplicates` for records knowingly skipped as already loaded,
+    and :meth:`tables` when a resource's rows land in tables not named after it.
+    """
+
+    source: str
+    progress: Progress | None = None
+    quarantine: Quarantine = field(init=False)
+    ledger: Ledger = field(default_factory=Ledger)
+    _last_note: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.quarantine = Quarantine(self.source)
+
+    def read(self, resource: str, n: int = 1) -> None:
+        """Count ``n`` records read from the source (before any parsing or filtering)."""
+        self.ledger.resource(resource).input_records += n
+
+    def reject(
+        self,
+        resource: str,
+        file_or_endpoint: str | None,
+        locator: str | None,
+        reason: str,
+        raw_payload: str | bytes | None,
+    ) -> None:
+        """Quarantine one record; see :meth:`Quarantine.reject` for the arguments."""
+        self.quarantine.reject(resource, file_or_endpoint, locator, reason, raw_payload)
+
+    def skip_duplicates(self, resource: str, n: int) -> None:
+        """Count ``n`` records skipped because they were already loaded."""
+        self.ledger.resource(resource).duplicates_skipped += n
+
+    def file_read(self, resource: str, name: str | None = None) -> None:
+        """Count one file read (and report progress now and then)."""
+        counts = self.ledger.resource(resource)
+        counts.files_read += 1
+        self.note(
+            f"{self.source}.{resource}: {counts.files_read:,} files, "
+            f"{counts.input_records:,} records read",
+            throttle=True,
+        )
+
+    def file_skipped(self, resource: str) -> None:
+        """Count one file skipped as already loaded."""
+        self.ledger.resource(resource).files_skipped += 1
+
+    def tables(self, resource: str, *tables: str) -> None:
+        """Declare the destination tables holding ``resource``'s rows (default: its name)."""
+        self.ledger.resource(resource).tables = tables
+
+    def note(self, message: str, *, throttle: bool = False) -> None:
+        """Report progress; throttled notes are shown at most every two seconds."""
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if throttle and now - self._last_note < 2.0:
+            return
+        self._last_note = now
+        self.progress(message)
+
+
+@dataclass
+class IngestResult:
+    """The outcome of one source run."""
+
+    source: str
+    load_id: str
+    seconds: float
+    audits: list[ResourceAudit]
+
+    @property
+    def input_records(self) -> int:
+        return sum(a.input_records for a in self.audits)
+
+    @property
+    def loaded(self) -> int:
+        return sum(a.loaded for a in self.audits)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(a.quarantined for a in self.audits)
+
+    @property
+    def duplicates_skipped(self) -> int:
+        return sum(a.duplicates_skipped for a in self.audits)
+
+    def audit(self, resource: str) -> ResourceAudit:
+        """The balance of one resource (KeyError if it read nothing)."""
+        for audit in self.audits:
+            if audit.resource == resource:
+                return audit
+        raise KeyError(resource)
+
+
+Builder = Callable[[IngestRun], Any]
+
+
+def run_ingest(
+    source: str,
+    build: Builder,
+    *,
+    paths: Paths | None = None,
+    progress: Progress | None = None,
+    check: bool = True,
+    tamper: Callable[[dict[str, int]], dict[str, int]] | None = None,
+) -> IngestResult:
+    """Load one source: extract, normalize, load, record quarantine and audit, check.
+
+    Args:
+        source: Source name (pipeline ``trueup_<source>``, dataset ``raw_<source>``).
+        build: Returns the dlt source, resource or list of resources to load, given the run
+            context the resources report counts and rejects to.
+        paths: Data-directory layout; defaults to ``$TRUEUP_DATA_DIR``.
+        progress: Called with human-readable progress lines.
+        check: Raise :class:`~ingestion.conservation.ConservationError` when counts differ.
+        tamper: Test hook altering the loaded row counts before the audit, to prove the check
+            catches a lost record.
+
+    Returns:
+        Per-resource counts, the load id and the elapsed seconds.
+
+    Raises:
+        ConservationError: When ``check`` and a resource's counts do not balance (after the
+            audit has been written).
+    """
+    paths = paths or Paths.from_env()
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    run = IngestRun(source, progress)
+    pipeline = make_pipeline(source, paths)
+
+    if pipeline.has_pending_data:
+        # A previous run died between extract and load: finish it first so its rows are not
+        # counted as this run's.
+        run.note(f"{source}: finishing a pending load from an earlier run")
+        pipeline.normalize()
+        pipeline.load()
+
+    run.note(f"{source}: extracting")
+    extract_info = pipeline.extract(build(run))
+    run.note(f"{source}: normalizing")
+    normalize_info = pipeline.normalize()
+    run.note(f"{source}: loading")
+    pipeline.load()
+
+    load_id = extract_info.loads_ids[-1] if extract_info.loads_ids else None
+    load_id = load_id or f"noop-{started_at:%Y%m%dT%H%M%S%f}"
+    loaded_rows = dict(normalize_info.row_counts) if normalize_info else {}
+    if tamper:
+        loaded_rows = tamper(loaded_rows)
+    naming = pipeline.default_schema.naming if pipeline.default_schema_name else None
+    for counts in run.ledger.counts.values():
+        if naming and counts.tables:
+            counts.tables = tuple(naming.normalize_table_identifier(t) for t in counts.tables)
+    quarantined = dict(run.quarantine._per_resource)
+    audits = run.ledger.audit(source, _normalized(loaded_rows, run, pipeline), quarantined)
+    finished_at = datetime.now(UTC)
+    _record(paths, run.quarantine, audits, load_id, started_at, finished_at)
+
+    result = IngestResult(source, load_id, time.perf_counter() - t0, audits)
+    run.note(
+        f"{source}: loaded {result.loaded:,}, quarantined {result.quarantined:,}, "
+        f"skipped {result.duplicates_skipped:,} in {result.seconds:.1f} s"
+    )
+    if check:
+        conservation.check(source, audits)
+    return result
+
+
+def _normalized(loaded_rows: dict[str, int], run: IngestRun, pipeline: Any) -> dict[str, int]:
+    """Loaded counts keyed so a resource named like its table finds its rows."""
+    if not pipeline.default_schema_name:
+        return loaded_rows
+    naming = pipeline.default_schema.naming
+    by_resource = dict(loaded_rows)
+    for name, counts in run.ledger.counts.items():
+        table = naming.normalize_table_identifier(name)
+        if not counts.tables and table != name and table in loaded_rows:
+            by_resource[name] = loaded_rows[table]
+    return by_resource
+
+
+def _record(
+    paths: Paths,
+    quarantine: Quarantine,
+    audits: list[ResourceAudit],
+    load_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+) -> None:
+    """Write the run's rejected records and balances to ``raw_quarantine`` (append-only)."""
+    resources = [
+        dlt.resource(
+            conservation.audit_table(audits, load_id, started_at, finished_at),
+            name=conservation.AUDIT_TABLE,
+            write_disposition="append",
+        )
+    ]
+    # Written even when empty, so the table exists for downstream models from the first run.
+    resources.append(
+        dlt.resource(quarantine.to_arrow(load_id), name=REJECTED_TABLE, write_disposition="append")
+    )
+    make_pipeline("quarantine", paths, dataset=QUARANTINE_DATASET).run(resources)

@@ -1,0 +1,137 @@
+"""Time, random-stream and text-formatting helpers shared by every simulator module.
+
+All instants are int64 seconds since the Unix epoch, UTC. Vectorised formatting goes through
+numpy/pyarrow because per-row ``strftime`` is the slowest thing at 10M lines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+HOUR = 3600
+DAY = 86400
+
+# Random streams: one generator per (seed, day, stream) so adding a day never shifts another's draws.
+STREAM_ORDERS = 1
+STREAM_LIFECYCLE = 2
+STREAM_DEFECTS = 3
+STREAM_CARRIER = 4
+STREAM_EDI = 5
+STREAM_MASTER = 10
+STREAM_INVENTORY = 11
+
+
+def rng_for(seed: int, day: int, stream: int) -> np.random.Generator:
+    """The generator of one (seed, day, stream): stable whatever else is simulated."""
+    return np.random.default_rng([seed, day, stream])
+
+
+def epoch(d: date) -> int:
+    """Midnight UTC of a date, as epoch seconds."""
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+
+
+def iso(ts: np.ndarray) -> np.ndarray:
+    """Epoch seconds → ``YYYY-MM-DDTHH:MM:SSZ`` strings (object array)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if len(ts) == 0:
+        return np.array([], dtype=object)
+    txt = pa.array(np.datetime_as_string(ts.astype("datetime64[s]")))
+    return np.asarray(pc.binary_join_element_wise(txt, "Z", "").to_numpy(zero_copy_only=False))
+
+
+def iso1(ts: int) -> str:
+    """One epoch second → ISO-8601 UTC with ``Z``."""
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ymd(ts: np.ndarray) -> np.ndarray:
+    """Epoch seconds → ``YYYYMMDD`` strings (object array)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if len(ts) == 0:
+        return np.array([], dtype=object)
+    txt = np.datetime_as_string(ts.astype("datetime64[s]").astype("datetime64[D]"))
+    return np.char.replace(txt.astype(str), "-", "").astype(object)
+
+
+def dates(ts: np.ndarray) -> np.ndarray:
+    """Epoch seconds → ``YYYY-MM-DD`` strings (object array)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    return np.datetime_as_string(ts.astype("datetime64[s]").astype("datetime64[D]")).astype(object)
+
+
+def money(cents: np.ndarray) -> np.ndarray:
+    """Integer cents → decimal strings ``-12.34`` (object array), exact, no float rounding."""
+    c = np.asarray(cents, dtype=np.int64)
+    sign = np.where(c < 0, "-", "")
+    a = np.abs(c)
+    whole = (a // 100).astype(str)
+    frac = np.char.zfill((a % 100).astype(str), 2)
+    return np.char.add(np.char.add(np.char.add(sign, whole), "."), frac).astype(object)
+
+
+def money1(cents: int) -> str:
+    """One integer cents amount → decimal string."""
+    sign = "-" if cents < 0 else ""
+    a = abs(int(cents))
+    return f"{sign}{a // 100}.{a % 100:02d}"
+
+
+def n2(cents: int) -> str:
+    """X12 N2 (two implied decimals) from cents: 255438 for 2554.38."""
+    return str(int(cents))
+
+
+def upc_check_digit(digits11: np.ndarray) -> np.ndarray:
+    """GS1 mod-10 check digit of 11-digit UPC-A bodies given as an (n, 11) int array."""
+    odd = digits11[:, 0::2].sum(axis=1)
+    even = digits11[:, 1::2].sum(axis=1)
+    return (10 - (odd * 3 + even) % 10) % 10
+
+
+def gs1_check_digit(body: str) -> int:
+    """GS1 mod-10 check digit of any body (weights 3,1,3… from the right)."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        total += int(ch) * (3 if i % 2 == 0 else 1)
+    return (10 - total % 10) % 10
+
+
+def sscc18(extension: int, prefix: str, serial: int) -> str:
+    """An SSCC-18 with a valid check digit: extension + GS1 company prefix + serial + check."""
+    body = f"{extension}{prefix}{serial:0{16 - len(prefix)}d}"
+    return body + str(gs1_check_digit(body))
+
+
+def to_arrow_str(p: object) -> pa.Array:
+    """Any 1-d array (ints, numpy/object strings) as an Arrow string array, cheaply."""
+    if isinstance(p, pa.Array):
+        return p if p.type == pa.string() else pc.cast(p, pa.string())
+    a = np.asarray(p)
+    if a.dtype.kind in "iub":
+        return pc.cast(pa.array(a), pa.string())
+    if a.dtype.kind == "O":
+        return pa.array(a, type=pa.string())
+    return pa.array(a.astype(str), type=pa.string())
+
+
+def concat_arrow(*parts: object) -> pa.Array:
+    """Element-wise concatenation of arrays and string constants, as an Arrow array."""
+    arrs = [p if isinstance(p, str) else to_arrow_str(p) for p in parts]
+    return pc.binary_join_element_wise(*arrs, "")
+
+
+def concat(*parts: object) -> list[str]:
+    """Element-wise string concatenation of arrays and constants (vectorised in Arrow)."""
+    if all(isinstance(p, str) for p in parts):
+        return ["".join(parts)]  # type: ignore[arg-type]
+    return concat_arrow(*parts).to_pylist()
+
+
+def money_arr(cents: np.ndarray) -> np.ndarray:
+    """Integer cents → decimal strings, as a numpy unicode array (for ``concat``)."""
+    return np.asarray(money(cents)).astype(str)

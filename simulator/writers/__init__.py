@@ -1,0 +1,1 @@
+"""Writers: each system's own storage or file format."""

@@ -1,0 +1,134 @@
+"""Bulk loading into SQLite (stdlib fast path) and PostgreSQL (COPY), used by every store."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import MetaData, create_engine
+
+
+class SqliteStore:
+    """A SQLite file loaded in bulk: journal off, one transaction, indexes at the end.
+
+    Inserts run on one background thread (in submission order): sqlite3 releases the GIL while
+    it writes, so the second core writes while the main thread builds the next documents.
+    """
+
+    def __init__(self, path: Path, ddl: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.unlink()
+        self.path = path
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: list[Future] = []
+        self.con = sqlite3.connect(path, check_same_thread=False)
+        self.con.execute("PRAGMA journal_mode=OFF")
+        self.con.execute("PRAGMA synchronous=OFF")
+        for stmt in ddl:
+            self.con.execute(stmt)
+        self.con.execute("BEGIN")
+        self.counts: dict[str, int] = {}
+
+    def append(self, table: str, df: pd.DataFrame) -> None:
+        """Insert a frame's rows (columns in the frame's order)."""
+        if df is None or df.empty:
+            self.counts.setdefault(table, 0)
+            return
+        cols = list(df.columns)
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        records = _records(df)
+        still = []
+        for f in self.pending:
+            if f.done():
+                f.result()  # surface insert errors here, not at the end
+            else:
+                still.append(f)
+        while len(still) > 24:  # backpressure: never queue more than a block or so of rows
+            still.pop(0).result()
+        self.pending = still
+        self.pending.append(self.pool.submit(self.con.executemany, sql, records))
+        self.counts[table] = self.counts.get(table, 0) + len(df)
+
+    def wait(self) -> None:
+        """Block until every queued insert ran (re-raising any error)."""
+        for f in self.pending:
+            f.result()
+        self.pending = []
+
+    def finish(self, indexes: list[str]) -> dict[str, int]:
+        """Commit, build indexes, close; return rows per table."""
+        self.wait()
+        self.pool.shutdown()
+        self.con.execute("COMMIT")
+        for stmt in indexes:
+            self.con.execute(stmt)
+        self.con.close()
+        return dict(sorted(self.counts.items()))
+
+
+def _records(df: pd.DataFrame) -> list[tuple]:
+    """Rows as plain Python tuples (numpy scalars → int/float/str/None)."""
+    cols = []
+    for c in df.columns:
+        s = df[c]
+        if s.dtype == bool:
+            cols.append(s.astype(np.int64).tolist())
+        elif s.dtype.kind in "iuf":
+            cols.append(s.tolist())
+        else:
+            v = s.to_numpy(dtype=object)
+            if s.hasnans:
+                v = np.where(pd.isna(v), None, v)
+            cols.append(v.tolist())
+    return list(zip(*cols, strict=True))
+
+
+class SqlAlchemyStore:
+    """Any SQLAlchemy URL: DDL from MetaData; COPY for PostgreSQL, executemany otherwise."""
+
+    def __init__(self, url: str, metadata: MetaData) -> None:
+        self.engine = create_engine(url)
+        self.metadata = metadata
+        metadata.drop_all(self.engine)
+        metadata.create_all(self.engine)
+        self.is_pg = self.engine.dialect.name == "postgresql"
+        self.raw = self.engine.raw_connection()
+        self.counts: dict[str, int] = {}
+
+    def append(self, table: str, df: pd.DataFrame) -> None:
+        if df is None or df.empty:
+            self.counts.setdefault(table, 0)
+            return
+        cols = list(df.columns)
+        if self.is_pg:
+            buf = io.StringIO()
+            df.to_csv(buf, index=False, header=False, na_rep="\\N")
+            buf.seek(0)
+            cur = self.raw.cursor()
+            cur.copy_expert(
+                f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf
+            )
+            cur.close()
+        else:
+            with self.engine.begin() as con:
+                con.execute(
+                    self.metadata.tables[table].insert(),
+                    [dict(zip(cols, r, strict=True)) for r in _records(df)],
+                )
+        self.counts[table] = self.counts.get(table, 0) + len(df)
+
+    def finish(self, indexes: list[str]) -> dict[str, int]:
+        self.raw.commit()
+        cur = self.raw.cursor()
+        for stmt in indexes:
+            cur.execute(stmt)
+        cur.close()
+        self.raw.commit()
+        self.raw.close()
+        self.engine.dispose()
+        return dict(sorted(self.counts.items()))
