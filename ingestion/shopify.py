@@ -14,7 +14,9 @@ Declared with dlt's ``rest_api`` source, reading what reconciliation needs
   because a payout's status moves (scheduled → in transit → paid) around its date;
 - ``shopify_payments/balance/transactions.json?payout_id=`` for every payout read in the run:
   the real API filters transactions by payout, not by ``updated_at``, and a payout is re-read
-  whenever it changes (scheduled → paid), so its transactions are re-read with it.
+  whenever it changes (scheduled → paid), so its transactions are re-read with it;
+- ``shopify_payments/balance/transactions.json?payout_status=pending`` every run, into the same
+  table: charges not yet paid out belong to no payout but their fees are already final.
 
 Cursor pagination follows the ``Link`` header (``rel="next"`` carries an opaque ``page_info``
 and nothing else), ``limit`` at most 250. The token goes in ``X-Shopify-Access-Token``. Every
@@ -57,6 +59,7 @@ RULES = {
     "orders": RecordRules(cursor="updated_at"),
     "payouts": RecordRules(cursor="date"),
     "balance_transactions": RecordRules(cursor=None),
+    "pending_balance_transactions": RecordRules(cursor=None),
 }
 _TOKEN_HINT = "TRUEUP_SHOPIFY_TOKEN or SOURCES__SHOPIFY__ACCESS_TOKEN"
 
@@ -164,12 +167,30 @@ def shopify_source(
                     {"payout_id": "{resources.payouts.id}"},
                 ),
             },
+            {
+                # Charges not yet paid out belong to no payout, so the per-payout read cannot
+                # see them; their fees are already final and reconcilable. Re-read them all
+                # each run (few: at most a payout cycle's worth) into the same table; once paid
+                # out, the per-payout read merges the new payout_id over them.
+                "name": "pending_balance_transactions",
+                "table_name": "balance_transactions",
+                "endpoint": endpoint(
+                    "pending_balance_transactions",
+                    "shopify_payments/balance/transactions.json",
+                    "transactions",
+                    {"payout_status": "pending"},
+                ),
+            },
         ],
     }
     source = rest_api_source(config, name=SOURCE)
     # Transactions are found through payouts, so reading them reads payouts: load those too,
     # or the payouts' cursor would advance past payouts that were never loaded.
-    wanted = set(resources) | ({"payouts"} if "balance_transactions" in resources else set())
+    wanted = set(resources) | (
+        {"payouts", "pending_balance_transactions"}
+        if "balance_transactions" in resources
+        else set()
+    )
     for name, resource in source.resources.items():
         if name in wanted:
             audit_resource(run, resource, source=SOURCE, rules=RULES[name])

@@ -47,9 +47,14 @@ RESOURCES = {
         "payouts", "payouts", ("date_min", "date_max", "status", "updated_at_min", "updated_at_max")
     ),
     "shopify_payments/balance/transactions.json": _Resource(
-        "balance_transactions", "transactions", ("payout_id", "updated_at_min", "updated_at_max")
+        "balance_transactions",
+        "transactions",
+        ("payout_id", "payout_status", "updated_at_min", "updated_at_max"),
     ),
 }
+
+
+_PAYOUT_STATUSES = ("scheduled", "in_transit", "paid", "failed", "canceled", "pending")
 
 
 def error(status: int, errors: object) -> ApiError:
@@ -159,6 +164,10 @@ def _filters(resource: _Resource, params: dict[str, str]) -> dict[str, object]:
                 filters[name] = int(raw)
             elif name == "status":
                 filters[name] = raw
+            elif name == "payout_status":
+                if raw not in _PAYOUT_STATUSES:
+                    raise ValueError(raw)
+                filters[name] = raw
         except ValueError:
             raise error(400, {name: f"Invalid value: '{raw}'"}) from None
     if resource.table == "orders":
@@ -189,6 +198,10 @@ def _where(
                 if "payout_id" in columns
                 else "json_extract(payload, '$.payout_id') = ?"
             )
+        elif name == "payout_status":
+            # Real Shopify filters balance transactions by the status of their payout; a
+            # transaction not yet paid out is "pending".
+            clauses.append("json_extract(payload, '$.payout_status') = ?")
         elif name == "status" and resource.table == "orders":
             closed = "json_extract(payload, '$.closed_at') IS NULL"
             cancelled = "json_extract(payload, '$.cancelled_at') IS NULL"
