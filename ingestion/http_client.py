@@ -202,7 +202,12 @@ class RecordRules:
 
 
 def audit_resource(
-    run: IngestRun, resource: DltResource, *, source: str, rules: RecordRules | None = None
+    run: IngestRun,
+    resource: DltResource,
+    *,
+    source: str,
+    rules: RecordRules | None = None,
+    ledger_name: str | None = None,
 ) -> DltResource:
     """Count, validate and quarantine the records of a ``rest_api`` resource, page by page.
 
@@ -216,11 +221,14 @@ def audit_resource(
         resource: A resource built by ``rest_api_source``.
         source: Source name.
         rules: Required fields; default ``id`` and ``updated_at``.
+        ledger_name: The ledger entry to count under (default: the resource's name). Loaded
+            rows are counted per destination table, so a resource writing into another
+            resource's table must count under that resource.
 
     Returns:
         The same resource.
     """
-    name = resource.name
+    name = ledger_name or resource.name
     run.ledger.resource(name)  # a resource that reads nothing still gets an audit row
     # Index 0 is the paginating generator, so index 1 sees each page as it arrives.
     resource.add_step(_PageAudit(run, source, name, rules or RecordRules()), insert_at=1)

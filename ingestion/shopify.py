@@ -49,6 +49,8 @@ from trueup.settings import Paths
 SOURCE = "shopify"
 API_VERSION = "2024-10"
 RESOURCES = ("orders", "payouts", "balance_transactions")
+# Resources that write into another resource's table are counted under that resource.
+LEDGER = {"pending_balance_transactions": "balance_transactions"}
 PAGE_LIMIT = 250  # Shopify's maximum
 OVERLAP_SECONDS = 300.0
 PAYOUT_OVERLAP_DAYS = 7
@@ -193,7 +195,9 @@ def shopify_source(
     )
     for name, resource in source.resources.items():
         if name in wanted:
-            audit_resource(run, resource, source=SOURCE, rules=RULES[name])
+            audit_resource(
+                run, resource, source=SOURCE, rules=RULES[name], ledger_name=LEDGER.get(name)
+            )
         else:
             resource.selected = False
     return source

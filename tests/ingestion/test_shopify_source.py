@@ -273,3 +273,34 @@ def test_an_order_without_an_updated_at_is_quarantined_not_loaded(
     )
     assert endpoint == "GET /admin/api/2024-10/orders.json"
     assert "updated_at" in reason
+
+
+def test_a_charge_not_yet_paid_out_is_loaded_then_takes_its_payout_when_paid(
+    paths: Paths, store: ShopifyStore, shop_url: str, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    pending = {
+        "id": 900_001,
+        "type": "charge",
+        "payout_id": None,
+        "payout_status": "pending",
+        "amount": "10.00",
+        "fee": "0.59",
+        "net": "9.41",
+        "updated_at": _stamp(START + timedelta(days=PAYOUTS + 1)),
+    }
+    store.put("balance_transactions", [pending])
+
+    first = _load(paths, shop_url)
+
+    _assert_balanced(first)
+    query = "SELECT payout_id FROM raw_shopify.balance_transactions WHERE id = 900001"
+    assert warehouse(query) == [(None,)]
+
+    store.put("balance_transactions", [dict(pending, payout_id=701, payout_status="paid")])
+    second = _load(paths, shop_url)
+
+    _assert_balanced(second)
+    assert warehouse(query) == [(701,)]
+    assert warehouse("SELECT count(*) FROM raw_shopify.balance_transactions WHERE id = 900001") == [
+        (1,)
+    ]

@@ -1,0 +1,123 @@
+"""Shared pieces of the Dagster definitions: data paths, the dbt project and warehouse reads.
+
+Everything is resolved from :class:`trueup.settings.Paths` at *run* time (not import time) where
+possible, so one loaded code location follows ``$TRUEUP_DATA_DIR`` as the CLI and tests set it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from trueup.dbt import PROJECT_DIR
+from trueup.settings import Paths
+
+# Every asset that writes the DuckDB warehouse runs in this pool: DuckDB allows one writer, and
+# dagster.yaml limits every pool to one step at a time.
+WAREHOUSE_POOL = "warehouse"
+
+# The load-time manifest lives beside the project (gitignored), not under the data directory:
+# the asset graph is a property of the code, whatever data directory a run later points at.
+MANIFEST_TARGET = PROJECT_DIR / "target"
+MANIFEST_PATH = MANIFEST_TARGET / "manifest.json"
+
+# What a change to which requires a fresh `dbt parse` before the graph can be trusted.
+_PROJECT_INPUTS = ("models", "macros", "seeds", "tests", "snapshots", "dbt_project.yml")
+
+
+def newest_project_mtime() -> float:
+    """Modification time of the newest file dbt parses."""
+    newest = 0.0
+    for name in _PROJECT_INPUTS:
+        root = PROJECT_DIR / name
+        files = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def prepare_manifest(*, force: bool = False) -> Path:
+    """Make sure ``dbt_project/target/manifest.json`` exists and is newer than the project.
+
+    ``DbtProject.prepare_if_dev()`` only parses under ``dagster dev``; tests, ``trueup run`` and
+    ``dagster definitions validate`` need the manifest too, so parse explicitly, in-process
+    (about a second warm, against 5-9 s for the dbt CLI) and only when it is missing or stale.
+
+    Args:
+        force: Parse even when the manifest looks current.
+
+    Returns:
+        The manifest path.
+
+    Raises:
+        RuntimeError: ``dbt parse`` failed (the project does not compile).
+    """
+    fresh = MANIFEST_PATH.exists() and MANIFEST_PATH.stat().st_mtime >= newest_project_mtime()
+    if fresh and not force:
+        return MANIFEST_PATH
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        "--quiet",
+        "parse",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(MANIFEST_TARGET),
+    ]
+    result = dbtRunner().invoke(args)
+    if not result.success or not MANIFEST_PATH.exists():
+        raise RuntimeError(f"dbt parse failed: {result.exception!r}")
+    return MANIFEST_PATH
+
+
+def dbt_project() -> DbtProject:
+    """The dbt project with a prepared manifest."""
+    prepare_manifest()
+    return DbtProject(
+        project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=MANIFEST_TARGET
+    )
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt CLI resource, using the ``dbt`` installed beside this Python (the venv's).
+
+    Dagster may run without the venv's ``bin`` on PATH (``.venv/bin/dagster dev``), so the
+    executable is named explicitly.
+    """
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=str(PROJECT_DIR),
+        profiles_dir=str(PROJECT_DIR),
+        dbt_executable=str(executable) if executable.exists() else "dbt",
+    )
+
+
+def current_paths() -> Paths:
+    """The data directory of the current process (``$TRUEUP_DATA_DIR``)."""
+    return Paths.from_env()
+
+
+def query(paths: Paths, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    """Run one read query against the warehouse and close it (empty when there is no file).
+
+    Opened read-only per query: a writer (dlt, dbt) needs the file lock between our reads.
+    """
+    import duckdb
+
+    if not paths.warehouse.exists():
+        return []
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute(sql, list(params or [])).fetchall()
+
+
+def existing_tables(paths: Paths) -> set[tuple[str, str]]:
+    """``(schema, table)`` of every table and view in the warehouse."""
+    rows = query(paths, "select table_schema, table_name from information_schema.tables")
+    return {(str(s), str(t)) for s, t in rows}

@@ -1,0 +1,37 @@
+"""Fixtures of the orchestration tests: an isolated data directory and Dagster home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trueup.settings import Paths
+
+# Settings a developer's shell might carry that would point tests at real systems.
+_LEAKY_ENV = (
+    "TRUEUP_ERP_URL",
+    "TRUEUP_CARRIER_DIR",
+    "TRUEUP_AMAZON_DIR",
+    "TRUEUP_EDI_DIR",
+    "TRUEUP_WMS_URL",
+    "TRUEUP_SHOPIFY_URL",
+    "TRUEUP_DESTINATION",
+    "TRUEUP_WAREHOUSE",
+    "TRUEUP_DBT_TARGET",
+    "DESTINATION__DUCKDB__CREDENTIALS",
+    "SOURCES__ERP__CREDENTIALS",
+)
+
+
+@pytest.fixture
+def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    """A fresh ``$TRUEUP_DATA_DIR``; DAGSTER_HOME and friends are restored after the test."""
+    monkeypatch.setenv("TRUEUP_DATA_DIR", str(tmp_path / "data"))
+    for name in _LEAKY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    # Set (and so restored by monkeypatch) because `trueup run` exports them for the process.
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))
+    monkeypatch.setenv("TRUEUP_DAGSTER_STORAGE", str(tmp_path / "data" / "dagster_home"))
+    monkeypatch.setenv("TRUEUP_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
+    return Paths.from_env()
