@@ -17,14 +17,13 @@ from trueup.settings import REPO_ROOT, Paths
 def prepare_dagster_home(paths: Paths) -> None:
     """Point ``DAGSTER_HOME`` at ``paths.dagster_home`` with the project's dagster.yaml.
 
-    Sets ``DAGSTER_HOME`` and ``TRUEUP_DAGSTER_STORAGE`` in this process's environment (read by
-    the instance and by dagster.yaml respectively).
+    Sets ``DAGSTER_HOME`` in this process's environment; the instance keeps its SQLite storage
+    under it.
     """
     home = paths.dagster_home
     (home / "storage").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
-    os.environ["TRUEUP_DAGSTER_STORAGE"] = str(home / "storage")
 
 
 @dataclass

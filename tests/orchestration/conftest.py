@@ -32,6 +32,5 @@ def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
         monkeypatch.delenv(name, raising=False)
     # Set (and so restored by monkeypatch) because `trueup run` exports them for the process.
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))
-    monkeypatch.setenv("TRUEUP_DAGSTER_STORAGE", str(tmp_path / "data" / "dagster_home"))
     monkeypatch.setenv("TRUEUP_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
     return Paths.from_env()

@@ -30,7 +30,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, 
     from simulator.generate import simulate
 
     root = Path(tmp_path_factory.mktemp("orchestration_company"))
-    touched = ("TRUEUP_DATA_DIR", "DAGSTER_HOME", "TRUEUP_DAGSTER_STORAGE", *_LEAKY_ENV)
+    touched = ("TRUEUP_DATA_DIR", "DAGSTER_HOME", *_LEAKY_ENV)
     saved = {k: os.environ.get(k) for k in touched}
     for k in _LEAKY_ENV:
         os.environ.pop(k, None)
@@ -64,7 +64,6 @@ def test_runs_persist_in_the_dagster_home_under_the_data_dir(full_run) -> None:
     paths, summary = full_run
     assert (paths.dagster_home / "dagster.yaml").exists()
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
-    os.environ["TRUEUP_DAGSTER_STORAGE"] = str(paths.dagster_home / "storage")
     with dg.DagsterInstance.get() as instance:
         assert instance.get_run_by_id(summary.run_id) is not None
         queue = instance.get_latest_materialization_event(dg.AssetKey(["marts", "exceptions"]))
