@@ -37,7 +37,13 @@ def main() -> None:
     manifest = simulate(config, out, progress=lambda m: print(m, flush=True))
     secs = time.perf_counter() - t
     lines = manifest["summary"]["order_lines"]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
     result = {
         "order_lines": lines,
         "orders_per_day": opd,

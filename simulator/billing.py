@@ -12,7 +12,7 @@ import pandas as pd
 from simulator.discrepancies import DEFECT, VARIANT, TruthLog
 from simulator.fulfilment import RULES, Counters, Fulfilment, fmt_ids
 from simulator.master_data import FEE_RATES, TERMS, MasterData
-from simulator.timing import DAY, HOUR
+from simulator.timing import DAY, HOUR, zfill
 
 
 def half_up(numerator: np.ndarray, denominator: int) -> np.ndarray:
@@ -448,7 +448,7 @@ def _payments(
     ng = int(g.max()) + 1 if len(g) else 0
     trn = counters.take("remit", ng)
     edi["remit_idx"] = g
-    edi["trace_no"] = np.char.add("EFT", np.char.zfill(trn.astype(str), 9))[g] if ng else []
+    edi["trace_no"] = np.char.add("EFT", zfill(trn.astype(str), 9))[g] if ng else []
     edi["remit_at"] = edi.groupby("remit_idx")["paid_at"].transform("max")
     inside = p[p["channel"] == "inside_sales"].copy()
     chk = counters.take("check", len(inside))

@@ -15,7 +15,7 @@ import pandas as pd
 from simulator.discrepancies import DEFECT, VARIANT, TruthLog, load_rules
 from simulator.master_data import CARRIERS, MasterData
 from simulator.orders import WAREHOUSE_CODES, OrderBlock
-from simulator.timing import HOUR
+from simulator.timing import HOUR, zfill
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Counters:
 
 def fmt_ids(prefix: str, nums: np.ndarray, width: int = 8) -> np.ndarray:
     """Vectorised ``<prefix><zero padded number>``."""
-    return np.char.add(prefix, np.char.zfill(np.asarray(nums).astype(str), width)).astype(object)
+    return np.char.add(prefix, zfill(np.asarray(nums).astype(str), width)).astype(object)
 
 
 RULES = load_rules()
@@ -95,7 +95,7 @@ def build_fulfilment(
     ln["so_no"] = o["so_no"].to_numpy()[oi]
     ln["correlation_id"] = np.char.add(
         np.char.add(ln["so_no"].to_numpy().astype(str), "-"),
-        np.char.zfill(ln["line_no"].astype(str).to_numpy().astype(str), 3),
+        zfill(ln["line_no"].astype(str).to_numpy().astype(str), 3),
     ).astype(object)
     ln["item_no"] = master.items["item_no"].to_numpy()[ln["item"].to_numpy()]
     lch = ch[oi]
@@ -136,11 +136,11 @@ def build_fulfilment(
     trk_num = counters.take("tracking", ns)
     tracking = np.where(
         carrier == 0,
-        np.char.add("1ZA1B2C303", np.char.zfill(trk_num.astype(str), 8)),
+        np.char.add("1ZA1B2C303", zfill(trk_num.astype(str), 8)),
         np.where(
             carrier == 1,
-            np.char.add("7", np.char.zfill((trk_num * 37).astype(str), 11)),
-            np.char.zfill((1200000000 + trk_num).astype(str), 10),
+            np.char.add("7", zfill((trk_num * 37).astype(str), 11)),
+            zfill((1200000000 + trk_num).astype(str), 10),
         ),
     ).astype(object)
     sh = pd.DataFrame(

@@ -8,9 +8,12 @@ periods, ground truth) outlive a block.
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import resource
 import shutil
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +35,7 @@ from simulator.writers import wms as wms_writer
 from simulator.writers.amazon import AmazonWriter
 from simulator.writers.carrier import CarrierWriter
 from simulator.writers.edi import EdiWriter
+from simulator.writers.sqlstore import SqliteStore
 
 GENERATOR_VERSION = "1.0"
 OUTPUT_PARTS = (
@@ -46,6 +50,120 @@ OUTPUT_PARTS = (
     "amazon",
 )
 LINES_PER_BLOCK = 120_000
+
+
+def _side_work(
+    block_no: int,
+    f: object,
+    b: object,
+    r: object,
+    carrier: CarrierWriter,
+    edi: EdiWriter,
+    ctx: dict,
+) -> dict:
+    """WMS, Shopify, carrier and EDI output of one block; returns writer state and truth found."""
+    stores, master, as_of = ctx["stores"], ctx["master"], ctx["as_of"]
+    local = TruthLog()
+    edi.truth = local
+    t = time.perf_counter()
+    # the WMS and Shopify stores are closed between blocks: whoever writes a block opens them
+    wms = SqliteStore(stores["wms"], [], fresh=False)
+    wms_writer.write_block(wms, f, r, as_of)
+    shop = SqliteStore(stores["shopify"], [], fresh=False)
+    shopify_writer.write_block(shop, f, b, r, master, as_of)
+    counts = {"wms": wms.close(), "shopify": shop.close()}
+    t_stores = time.perf_counter() - t
+    t = time.perf_counter()
+    carrier.write_block(block_no, f, local)
+    t_carrier = time.perf_counter() - t
+    t = time.perf_counter()
+    docs = edi.block_docs(f, b, r)
+    t_docs = time.perf_counter() - t
+    t = time.perf_counter()
+    edi.write(docs, block_no)
+    t_write = time.perf_counter() - t
+    return {
+        "truth": (local.discrepancies, local.near_misses),
+        "carrier": carrier.counts,
+        "edi": edi.get_state(),
+        "stores": counts,
+        "timings": {
+            "carrier": t_carrier,
+            "edi_docs": t_docs,
+            "edi_write": t_write,
+            "wms_shopify": t_stores,
+        },
+    }
+
+
+class _Side:
+    """One block's WMS/Shopify/carrier/EDI output, in a forked child when the OS can fork."""
+
+    def __init__(self, pid: int | None, fd: int | None, result: dict | None) -> None:
+        self.pid, self.fd, self.result = pid, fd, result
+
+    @classmethod
+    def start(
+        cls,
+        block_no: int,
+        f: object,
+        b: object,
+        r: object,
+        carrier: CarrierWriter,
+        edi: EdiWriter,
+        ctx: dict,
+    ) -> _Side:
+        if not hasattr(os, "fork") or os.environ.get("TRUEUP_SIM_NO_FORK"):
+            return cls(None, None, _side_work(block_no, f, b, r, carrier, edi, ctx))
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: do the work, send the result, leave without cleanup
+            os.close(rfd)
+            try:
+                payload = pickle.dumps(("ok", _side_work(block_no, f, b, r, carrier, edi, ctx)))
+            except BaseException:
+                payload = pickle.dumps(("error", traceback.format_exc()))
+            with os.fdopen(wfd, "wb") as fh:
+                fh.write(payload)
+            os._exit(0)
+        os.close(wfd)
+        return cls(pid, rfd, None)
+
+    def join(
+        self,
+        truth: TruthLog,
+        carrier: CarrierWriter,
+        edi: EdiWriter,
+        timings: dict[str, float],
+        store_counts: dict[str, dict[str, int]],
+    ) -> None:
+        """Wait for the work and fold its results into the parent's state."""
+        if self.result is None:
+            with os.fdopen(self.fd, "rb") as fh:
+                data = fh.read()
+            os.waitpid(self.pid, 0)
+            status, res = pickle.loads(data) if data else ("error", "side process died")
+            if status != "ok":
+                raise RuntimeError(f"carrier/EDI writer failed:\n{res}")
+            self.result = res
+        res = self.result
+        truth.discrepancies.extend(res["truth"][0])
+        truth.near_misses.extend(res["truth"][1])
+        carrier.counts = res["carrier"]
+        edi.set_state(res["edi"])
+        edi.truth = truth
+        for store, counts in res["stores"].items():
+            for table, n in counts.items():
+                store_counts[store][table] = store_counts[store].get(table, 0) + n
+        for k, v in res["timings"].items():
+            timings[k] = timings.get(k, 0.0) + v
+
+
+def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return dict(sorted(out.items()))
 
 
 def block_days(config: SimulationConfig) -> int:
@@ -89,6 +207,8 @@ def _simulate(
     erp_writer.write_master(erp, master, iso1(start - DAY))
     wms = wms_writer.open_wms(out_dir)
     shop = shopify_writer.open_shopify(out_dir)
+    ctx = {"stores": {"wms": wms.path, "shopify": shop.path}, "master": master, "as_of": as_of}
+    store_counts: dict[str, dict[str, int]] = {"wms": wms.close(), "shopify": shop.close()}
     carrier = CarrierWriter(out_dir, start, as_of, master)
     amazon = AmazonWriter(out_dir, start, as_of)
     edi = EdiWriter(out_dir, as_of, master)
@@ -104,20 +224,21 @@ def _simulate(
         return res
 
     bd = block_days(config)
+    side: _Side | None = None
     for block_no, first in enumerate(range(0, config.days, bd)):
         days = range(first, min(first + bd, config.days))
         ob = timed("orders", generate_block, config, master, days)
         f = timed("fulfilment", build_fulfilment, ob, master, counters, as_of, truth)
         b = timed("billing", build_billing, f, master, counters, as_of, truth)
         r = timed("returns", build_returns, f, b, counters, as_of, truth)
+        # carrier and EDI files of this block are written by a forked child while this process
+        # loads the databases and generates the next block; children run one after another
+        if side is not None:
+            side.join(truth, carrier, edi, timings, store_counts)
+        side = _Side.start(block_no, f, b, r, carrier, edi, ctx)
         timed("erp", erp_writer.write_block, erp, f, b, r, as_of)
-        timed("wms", wms_writer.write_block, wms, f, r, as_of)
-        timed("shopify", shopify_writer.write_block, shop, f, b, r, master, as_of)
-        timed("carrier", carrier.write_block, block_no, f, truth)
         amazon.add(b.amazon_rows, r)
         timed("amazon", amazon.flush, start + days.stop * DAY)
-        docs = timed("edi_docs", edi.block_docs, f, b, r)
-        timed("edi_write", edi.write, docs, block_no)
         inv_book.add_block(f, r)
         o = f.orders
         summary["orders"] += int(o["in_erp"].sum())
@@ -128,6 +249,10 @@ def _simulate(
             f"simulated days {days.start + 1}-{days.stop} of {config.days}: "
             f"{summary['order_lines']:,} order lines, {time.perf_counter() - t_start:.1f} s"
         )
+    if side is not None:
+        side.join(truth, carrier, edi, timings, store_counts)
+    wms = SqliteStore(ctx["stores"]["wms"], [], fresh=False)
+    shop = SqliteStore(ctx["stores"]["shopify"], [], fresh=False)
     amazon.flush(as_of)
     inv = timed("inventory", inv_book.finish, truth)
     erp.append("inventory_balances", inv["erp_balances"])
@@ -139,8 +264,8 @@ def _simulate(
     say("inventory and 846s written; finishing stores")
     shopify_writer.write_payouts(shop)
     erp_counts = timed("erp_finish", erp.finish, erp_writer.erp_index_ddl())
-    wms_counts = wms.finish(wms_writer.index_ddl())
-    shop_counts = shop.finish(shopify_writer.index_ddl())
+    wms_counts = _merge(store_counts["wms"], wms.finish(wms_writer.index_ddl()))
+    shop_counts = _merge(store_counts["shopify"], shop.finish(shopify_writer.index_ddl()))
     by_type, by_kind = truth.write(out_dir)
 
     files: dict[str, int] = {}
@@ -184,7 +309,13 @@ def _simulate(
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     timings["total"] = elapsed
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
     (out_dir / "timings.json").write_text(
         json.dumps(
             {

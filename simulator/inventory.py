@@ -17,7 +17,7 @@ from simulator.discrepancies import DEFECT, TruthLog
 from simulator.fulfilment import RULES, Fulfilment
 from simulator.master_data import WAREHOUSES, MasterData
 from simulator.returns import Returns
-from simulator.timing import DAY, STREAM_INVENTORY, dates, epoch, iso, rng_for
+from simulator.timing import DAY, STREAM_INVENTORY, dates, epoch, iso, rng_for, zfill
 
 WH_SHARE = np.array([0.455, 0.455, 0.09])
 
@@ -274,7 +274,7 @@ class InventoryBook:
         erp_tx = pd.DataFrame(
             {
                 "txn_no": np.char.add(
-                    "IT", np.char.zfill(np.arange(1, len(tx) + 1).astype(str), 10)
+                    "IT", zfill(np.arange(1, len(tx) + 1).astype(str), 10)
                 ).astype(object),
                 "txn_at": iso(tat),
                 "warehouse_code": np.array(WAREHOUSES, dtype=object)[tx["w"].to_numpy()],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.config import SimulationConfig
-from simulator.timing import STREAM_MASTER, rng_for, upc_check_digit
+from simulator.timing import STREAM_MASTER, rng_for, upc_check_digit, zfill
 
 CHANNELS = ("edi", "inside_sales", "shopify", "amazon")
 CHANNEL_SHARE = (0.34, 0.26, 0.22, 0.18)
@@ -130,7 +130,7 @@ class MasterData:
         """Lot of an item in a warehouse ('' when not lot controlled): one open lot per pair."""
         item_idx = np.asarray(item_idx)
         lots = np.char.add(
-            np.char.add("L", np.char.zfill(item_idx.astype(str), 5)),
+            np.char.add("L", zfill(item_idx.astype(str), 5)),
             np.char.add("-", np.asarray(wh_idx).astype(str)),
         )
         return np.where(self.item_lot[item_idx], lots, "").astype(object)
@@ -155,7 +155,7 @@ def build_master(config: SimulationConfig) -> MasterData:
     n_items = int(np.clip(opd * 3, 300, 800))
 
     idx = np.arange(n_items)
-    item_no = np.char.add("ITM", np.char.zfill((idx + 1).astype(str), 5))
+    item_no = np.char.add("ITM", zfill((idx + 1).astype(str), 5))
     body = np.zeros((n_items, 11), dtype=np.int64)
     prefix = np.array([int(c) for c in "0845123"[1:]])  # 6-digit manufacturer prefix
     body[:, :6] = prefix
@@ -230,7 +230,7 @@ def build_master(config: SimulationConfig) -> MasterData:
     )
     terms[channel == "shopify"] = "PREPAID"
     terms[channel == "amazon"] = "MARKETPLACE"
-    customer_no = np.char.add("C", np.char.zfill(np.arange(1, n_cust + 1).astype(str), 5))
+    customer_no = np.char.add("C", zfill(np.arange(1, n_cust + 1).astype(str), 5))
     customers = pd.DataFrame(
         {
             "customer_no": customer_no,

@@ -67,10 +67,12 @@ def dates(ts: np.ndarray) -> np.ndarray:
 def money(cents: np.ndarray) -> np.ndarray:
     """Integer cents → decimal strings ``-12.34`` (object array), exact, no float rounding."""
     c = np.asarray(cents, dtype=np.int64)
+    if len(c) == 0:
+        return np.array([], dtype=object)
     sign = np.where(c < 0, "-", "")
     a = np.abs(c)
     whole = (a // 100).astype(str)
-    frac = np.char.zfill((a % 100).astype(str), 2)
+    frac = zfill((a % 100).astype(str), 2)
     return np.char.add(np.char.add(np.char.add(sign, whole), "."), frac).astype(object)
 
 
@@ -130,6 +132,22 @@ def concat(*parts: object) -> list[str]:
     if all(isinstance(p, str) for p in parts):
         return ["".join(parts)]  # type: ignore[arg-type]
     return concat_arrow(*parts).to_pylist()
+
+
+def zfill(values: np.ndarray, width: int) -> np.ndarray:
+    """``str.zfill`` over an array (numpy unicode result); safe on empty arrays, unlike np.char."""
+    values = np.asarray(values).astype(str)
+    if len(values) == 0:
+        return values
+    return np.char.zfill(values, width)
+
+
+def str_replace(values: np.ndarray, old: str, new: str) -> np.ndarray:
+    """``str.replace`` over an array (object result); safe on empty arrays, unlike np.char."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    return np.char.replace(values.astype(str), old, new).astype(object)
 
 
 def money_arr(cents: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from simulator.billing import SETTLEMENT_DAYS, settlement_period
 from simulator.returns import Returns
-from simulator.timing import DAY, money, money1
+from simulator.timing import DAY, concat, iso, money, money1
 
 COLUMNS = (
     "settlement-id",
@@ -142,39 +142,42 @@ class AmazonWriter:
         if len(rows):
             amt = money(rows["amount_c"].to_numpy())
             posted = rows["posted_at"].to_numpy()
-            pdates = pd.to_datetime(posted, unit="s").strftime("%Y-%m-%d").to_numpy()
-            ptimes = pd.to_datetime(posted, unit="s").strftime("%Y-%m-%d %H:%M:%S UTC").to_numpy()
-            for i, x in enumerate(rows.itertuples()):
-                lines.append(
-                    "\t".join(
-                        (
-                            str(sid),
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            x.transaction_type,
-                            x.order_id,
-                            "",
-                            x.adjustment_id if x.transaction_type == "Refund" else "",
-                            x.shipment_id if x.transaction_type == "Order" else "",
-                            "Amazon.com",
-                            x.amount_type,
-                            x.amount_description,
-                            amt[i],
-                            "MFN",
-                            pdates[i],
-                            ptimes[i],
-                            x.order_item_code,
-                            "",
-                            "",
-                            x.sku,
-                            str(x.qty) if x.transaction_type == "Order" else "",
-                            "",
-                        )
-                    )
-                )
+            iso_t = iso(posted).astype(str)
+            pdates = np.array([t[:10] for t in iso_t], dtype=object)
+            ptimes = np.array([f"{t[:10]} {t[11:19]} UTC" for t in iso_t], dtype=object)
+            tt = rows["transaction_type"].to_numpy().astype(object)
+            is_order = tt == "Order"
+            adj = np.where(is_order, "", rows["adjustment_id"].fillna("").to_numpy().astype(object))
+            shp = np.where(is_order, rows["shipment_id"].fillna("").to_numpy().astype(object), "")
+            qty = np.where(is_order, rows["qty"].to_numpy().astype(str), "")
+            # one row per order item x amount component, built column-wise
+            lines += concat(
+                f"{sid}\t\t\t\t\t\t",
+                tt,
+                "\t",
+                rows["order_id"].to_numpy().astype(object),
+                "\t\t",
+                adj.astype(object),
+                "\t",
+                shp.astype(object),
+                "\tAmazon.com\t",
+                rows["amount_type"].to_numpy().astype(object),
+                "\t",
+                rows["amount_description"].to_numpy().astype(object),
+                "\t",
+                amt,
+                "\tMFN\t",
+                pdates,
+                "\t",
+                ptimes,
+                "\t",
+                rows["order_item_code"].to_numpy().astype(object),
+                "\t\t\t",
+                rows["sku"].to_numpy().astype(object),
+                "\t",
+                qty.astype(object),
+                "\t",
+            )
         for desc, c in (
             ("Previous Reserve Amount Balance", self.prev_reserve),
             ("Current Reserve Amount", -reserve),

@@ -220,6 +220,8 @@ class CarrierWriter:
             zip(self.master.carriers["scac"], self.master.carriers["account_no"], strict=True)
         )
         (self.out / "freight_bills").mkdir(parents=True, exist_ok=True)
+        if s.empty:
+            return
         bdate = dates(s["bill_at"].to_numpy())
         scacs = s["carrier_scac"].to_numpy()
         acct_a = np.array([acct[c] for c in scacs], dtype=object)

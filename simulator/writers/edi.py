@@ -29,7 +29,7 @@ from simulator.master_data import (
     MasterData,
 )
 from simulator.returns import Returns
-from simulator.timing import DAY, HOUR, concat, iso1, money1, money_arr, ymd
+from simulator.timing import DAY, HOUR, concat, iso1, money1, money_arr, ymd, zfill
 from simulator.x12_writer import SEP, Group, Party, Syntax, TransactionSet, interchange
 
 FUNC = {
@@ -280,7 +280,7 @@ class EdiWriter:
             )
             body = int("0" + GS1_PREFIX) * 10**9 + serial  # extension 0 + prefix + 9-digit serial
             chk = _gs1_check(body, 17)
-            sscc = np.char.add(np.char.zfill(body.astype(str), 17), chk.astype(str))
+            sscc = np.char.add(zfill(body.astype(str), 17), chk.astype(str))
             sitem = S["item"].to_numpy()
             l856 = concat(
                 "HL*",
@@ -763,6 +763,25 @@ class EdiWriter:
                 }
             )
         return out
+
+    STATE = (
+        "isa",
+        "gs",
+        "file_seq",
+        "counts",
+        "interchanges",
+        "sets",
+        "anomalies",
+        "_first_inbound_997",
+    )
+
+    def get_state(self) -> dict:
+        """Counters and counts that must carry over to the next block (possibly another process)."""
+        return {k: getattr(self, k) for k in self.STATE}
+
+    def set_state(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
 
     def write_anomalies(self, out_dir: Path) -> None:
         path = out_dir / "ground_truth" / "edi_anomalies.csv"

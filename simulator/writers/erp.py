@@ -15,7 +15,7 @@ from simulator.discrepancies import VARIANT
 from simulator.fulfilment import Fulfilment, fmt_ids
 from simulator.master_data import MasterData
 from simulator.returns import Returns
-from simulator.timing import iso
+from simulator.timing import iso, str_replace
 from simulator.writers.sqlstore import SqlAlchemyStore, SqliteStore
 
 
@@ -187,9 +187,7 @@ def write_block(
         "freight_accruals",
         pd.DataFrame(
             {
-                "accrual_no": np.char.replace(
-                    fa["ship_confirm_no"].to_numpy().astype(str), "SC", "FA"
-                ).astype(object),
+                "accrual_no": str_replace(fa["ship_confirm_no"].to_numpy(), "SC", "FA"),
                 "shipment_id": fa_sh["shipment_id"].to_numpy(),
                 "ship_confirm_no": fa["ship_confirm_no"].to_numpy(),
                 "carrier_scac": fa_sh["carrier_scac"].to_numpy(),
@@ -317,7 +315,11 @@ def write_block(
                 "so_no": rm["so_no"],
                 "invoice_no": rm["invoice_no"],
                 "channel": rm["channel"],
-                "channel_return_ref": rm["channel_order_ref"].replace("", None),
+                "channel_return_ref": np.where(
+                    rm["channel"].to_numpy() == "edi",
+                    str_replace(rm["rma_no"].to_numpy(), "RMA", "RA"),
+                    rm["channel_order_ref"].to_numpy(),
+                ),
                 "created_at": iso(rm["rma_at"]),
                 "window_days": 30,
                 "reason_code": rm["reason"],
@@ -371,7 +373,7 @@ def write_block(
                 "qty": cm["qty"],
                 "uom": cm["uom"],
                 "qty_base": cm["qty_base"],
-                "unit_price": _c(cm["credit_c"]) / cm["qty"].to_numpy(),
+                "unit_price": np.round(_c(cm["credit_c"]) / cm["qty"].to_numpy(), 2),
                 "extended_amount": _c(cm["credit_c"]),
                 "updated_at": iso(cm["credit_at"]),
             }

@@ -19,9 +19,10 @@ class SqliteStore:
     it writes, so the second core writes while the main thread builds the next documents.
     """
 
-    def __init__(self, path: Path, ddl: list[str]) -> None:
+    def __init__(self, path: Path, ddl: list[str], fresh: bool = True) -> None:
+        """Create the file from ``ddl`` (``fresh``), or append to an existing, closed one."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
+        if fresh and path.exists():
             path.unlink()
         self.path = path
         self.pool = ThreadPoolExecutor(max_workers=1)
@@ -51,14 +52,27 @@ class SqliteStore:
         while len(still) > 24:  # backpressure: never queue more than a block or so of rows
             still.pop(0).result()
         self.pending = still
-        self.pending.append(self.pool.submit(self.con.executemany, sql, records))
+        self.pending.append(self.pool.submit(self._insert, sql, records))
         self.counts[table] = self.counts.get(table, 0) + len(df)
+
+    def _insert(self, sql: str, records: list[tuple]) -> None:
+        # The cursor must die on this thread: freeing it from the main thread while the next
+        # executemany runs is concurrent use of the connection (SQLITE_MISUSE).
+        self.con.executemany(sql, records).close()
 
     def wait(self) -> None:
         """Block until every queued insert ran (re-raising any error)."""
         for f in self.pending:
             f.result()
         self.pending = []
+
+    def close(self) -> dict[str, int]:
+        """Commit and close without indexes (another process appends next); rows per table."""
+        self.wait()
+        self.pool.shutdown()
+        self.con.execute("COMMIT")
+        self.con.close()
+        return dict(self.counts)
 
     def finish(self, indexes: list[str]) -> dict[str, int]:
         """Commit, build indexes, close; return rows per table."""

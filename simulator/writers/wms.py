@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulator.fulfilment import Fulfilment
 from simulator.returns import Returns
-from simulator.timing import iso
+from simulator.timing import iso, zfill
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -87,7 +87,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
             {
                 "id": np.char.add(
                     np.char.add(sl["shipment_id"].to_numpy().astype(str), "-"),
-                    np.char.zfill(sl["sl_no"].to_numpy().astype(str), 3),
+                    zfill(sl["sl_no"].to_numpy().astype(str), 3),
                 ).astype(object),
                 "shipment_id": sl["shipment_id"],
                 "order_ref": sl["so_no"],
