@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/python -m pytest -n 2 --durations=15
+	$(VENV)/bin/python -m pytest -n 2 --dist loadscope --durations=15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

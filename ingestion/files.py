@@ -10,12 +10,17 @@
   reports its input count and rejects to the :class:`~ingestion.pipeline.IngestRun`;
 - drops records whose key was already seen earlier in the same run (counted as duplicates), so
   the loaded count equals the rows that reach the destination; re-delivered records from earlier
-  runs are absorbed by the table's merge keys.
+  runs are absorbed by the table's merge keys;
+- stores nested values (a JSON object or array in a feed, e.g. a tracking event's
+  ``tracking_location``) as compact JSON text, so every destination can load them: dlt writes
+  arrow tables to PostgreSQL as CSV, and pyarrow's CSV writer rejects struct/list/map columns.
+  (A warehouse whose column is already ``json`` keeps it; dlt loads the text into it.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +122,7 @@ def file_resource(
                 continue
             before = run.ledger.resource(name).input_records
             for table_name, table in reader(run, name, SourceFile(path, data)):
+                table = nested_as_json(table)
                 table = seen_keys.drop_seen(run, name, table_name, table)
                 if table.num_rows:
                     yield seen_keys.mark(table_name, table)
@@ -175,6 +181,37 @@ class _RunKeys:
                 create_table_variant=True,
             )
         return dlt.mark.with_table_name(table, table_name)
+
+
+def nested_as_json(table: pa.Table) -> pa.Table:
+    """Encode struct, list and map columns as compact JSON text.
+
+    Declaring the column ``json`` instead would make dlt warn on every file (the arrow type, text,
+    differs from the hint), so it stays text; read keys with the ``json_text`` dbt macro.
+
+    Args:
+        table: A reader's table.
+
+    Returns:
+        The table with every nested column replaced, in place, by its JSON text (nulls stay null).
+    """
+    for i, field in enumerate(table.schema):
+        if not pa.types.is_nested(field.type):
+            continue
+        text = pa.array(
+            [
+                None if v is None else json.dumps(v, separators=(",", ":"), default=_json_default)
+                for v in table.column(i).to_pylist()
+            ],
+            pa.string(),
+        )
+        table = table.set_column(i, pa.field(field.name, pa.string(), field.nullable), text)
+    return table
+
+
+def _json_default(value: Any) -> Any:
+    # pyarrow infers timestamps inside nested JSON: give them back as ISO text.
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def count_lines(data: bytes, *, header: bool = False) -> int:
