@@ -1,0 +1,31 @@
+"""Nested values in files (a tracking event's location) reach every warehouse as JSON text."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from ingestion.files import nested_as_json
+
+
+def test_struct_and_list_columns_become_compact_json_text_and_nulls_stay_null() -> None:
+    table = pa.table(
+        {
+            "id": ["e1", "e2"],
+            "tracking_location": [{"city": "Reno", "zip": "89501"}, None],
+            "scans": [[1, 2], []],
+        }
+    )
+
+    flat = nested_as_json(table)
+
+    assert flat.schema.field("tracking_location").type == pa.string()
+    assert flat.schema.field("scans").type == pa.string()
+    assert json.loads(flat.column("tracking_location")[0].as_py()) == {
+        "city": "Reno",
+        "zip": "89501",
+    }
+    assert flat.column("tracking_location")[1].as_py() is None
+    assert flat.column("scans").to_pylist() == ["[1,2]", "[]"]
+    assert flat.column("id").to_pylist() == ["e1", "e2"]  # flat columns untouched
