@@ -19,6 +19,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.charts import exception_chart_metadata
 from orchestration.resources import (
     MANIFEST_PATH,
     WAREHOUSE_POOL,
@@ -112,6 +113,7 @@ def _with_metadata(event: Any, key: dg.AssetKey, kinds: Mapping[dg.AssetKey, str
             )
     if key == EXCEPTIONS_KEY:
         extra.update(exception_queue_metadata(paths))
+        extra.update(exception_chart_metadata(paths))
     return event.with_metadata({**(event.metadata or {}), **extra}) if extra else event
 
 

@@ -33,8 +33,10 @@ class RunSummary:
     success: bool
     run_id: str
     failed_steps: list[str] = field(default_factory=list)
-    failed_checks: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # error severity: data is wrong
+    warned_checks: list[str] = field(default_factory=list)  # warn severity: alert, don't block
     exceptions: list[tuple[str, int, float]] = field(default_factory=list)
+    published_version: int | None = None
 
 
 def open_exceptions(paths: Paths) -> list[tuple[str, int, float]]:
@@ -77,20 +79,43 @@ def run_everything(
         failed_steps = [
             e.step_key or "" for e in result.all_events if e.event_type_value == "STEP_FAILURE"
         ]
-        failed_checks = []
+        failed_checks: list[str] = []
+        warned_checks: list[str] = []
         for event in result.all_events:
             evaluation: Any = event.event_specific_data
             if event.event_type_value == "ASSET_CHECK_EVALUATION" and not evaluation.passed:
-                failed_checks.append(
-                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                )
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                is_warning = evaluation.severity == dg.AssetCheckSeverity.WARN
+                (warned_checks if is_warning else failed_checks).append(name)
     return RunSummary(
         success=result.success,
         run_id=result.run_id,
         failed_steps=failed_steps,
         failed_checks=failed_checks,
+        warned_checks=warned_checks,
         exceptions=open_exceptions(paths),
+        published_version=ensure_published(paths, result.run_id) if result.success else None,
     )
+
+
+def ensure_published(paths: Paths, run_id: str) -> int | None:
+    """Publish the marts for BI tools unless the run's ``published/warehouse`` asset already did.
+
+    Every job selects that asset, so this normally only reads the manifest; it is the safety net
+    for a job selection without it, so a successful ``trueup run`` always leaves BI tools
+    current.
+
+    Returns:
+        The published version (None when there is no warehouse yet).
+    """
+    from orchestration.publish import publish, read_manifest
+
+    manifest = read_manifest(paths.published)
+    if manifest and manifest.get("run_id") == run_id:
+        return int(manifest["version"])
+    if not paths.warehouse.exists():
+        return None
+    return publish(paths, run_id=run_id).version
 
 
 def format_exceptions(rows: list[tuple[str, int, float]]) -> str:

@@ -176,6 +176,8 @@ def run(job: str) -> None:
         click.echo(f"  failed step: {step}", err=True)
     for check in summary.failed_checks:
         click.echo(f"  failed check: {check}", err=True)
+    for check in summary.warned_checks:
+        click.echo(f"  warning check: {check}", err=True)
     click.echo("\nOpen exception queue")
     click.echo(format_exceptions(summary.exceptions))
     if (paths.sources / "manifest.json").exists() and (paths.sources / "ground_truth").is_dir():

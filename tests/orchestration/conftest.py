@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.orchestration.alert_receivers import servers  # noqa: F401 (fixture for alert tests)
 from trueup.settings import Paths
 
 # Settings a developer's shell might carry that would point tests at real systems.
