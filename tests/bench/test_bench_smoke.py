@@ -67,7 +67,9 @@ def test_bound_and_pandas_match_ground_truth(company: Path) -> None:
 
 
 def test_measure_and_helpers() -> None:
-    m = run_measured([sys.executable, "-c", "x = bytearray(50 * 2**20); print('ok')"])
+    m = run_measured(
+        [sys.executable, "-c", "import time; x = b'x' * (50 * 2**20); time.sleep(0.5); print('ok')"]
+    )
     assert m.returncode == 0 and m.stdout.strip() == "ok"
     assert m.peak_rss > 10 * 2**20
     assert orders_per_day(1_000_000) == round(1_000_000 / 365 / 3.5)
