@@ -20,9 +20,10 @@ from trueup.settings import Paths
 # dagster.yaml limits every pool to one step at a time.
 WAREHOUSE_POOL = "warehouse"
 
-# The load-time manifest lives beside the project (gitignored), not under the data directory:
-# the asset graph is a property of the code, whatever data directory a run later points at.
-MANIFEST_TARGET = PROJECT_DIR / "target"
+# The load-time manifest is written under the data directory like everything trueup writes (the
+# code may live in a read-only install); it depends only on the project, so it is re-parsed when
+# the project is newer, whatever data directory a run points at.
+MANIFEST_TARGET = Paths.from_env().dbt_target / "manifest"
 MANIFEST_PATH = MANIFEST_TARGET / "manifest.json"
 
 # What a change to which requires a fresh `dbt parse` before the graph can be trusted.
@@ -41,7 +42,7 @@ def newest_project_mtime() -> float:
 
 
 def prepare_manifest(*, force: bool = False) -> Path:
-    """Make sure ``dbt_project/target/manifest.json`` exists and is newer than the project.
+    """Make sure the load-time ``manifest.json`` exists and is newer than the project.
 
     ``DbtProject.prepare_if_dev()`` only parses under ``dagster dev``; tests, ``trueup run`` and
     ``dagster definitions validate`` need the manifest too, so parse explicitly, in-process
@@ -70,6 +71,8 @@ def prepare_manifest(*, force: bool = False) -> Path:
         str(PROJECT_DIR),
         "--target-path",
         str(MANIFEST_TARGET),
+        "--log-path",
+        str(MANIFEST_TARGET / "logs"),
     ]
     result = dbtRunner().invoke(args)
     if not result.success or not MANIFEST_PATH.exists():

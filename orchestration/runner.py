@@ -74,7 +74,11 @@ def run_everything(
 
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance,
+            raise_on_error=False,
+            # The console shows progress (INFO), not every engine event; the full event log is
+            # in the instance for `dagster dev`.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
         failed_steps = [
             e.step_key or "" for e in result.all_events if e.event_type_value == "STEP_FAILURE"

@@ -80,7 +80,8 @@ def dbt_args(
 def dbt_env(paths: Paths) -> dict[str, str]:
     """Environment for dbt: the warehouse of this data directory, and no usage tracking (which
     would also write a ``.user.yml`` cookie into the project's profiles directory)."""
-    env = {"TRUEUP_WAREHOUSE": str(paths.warehouse)}
+    # DBT_LOG_PATH: dbt's log goes under the data directory, not into the project folder.
+    env = {"TRUEUP_WAREHOUSE": str(paths.warehouse), "DBT_LOG_PATH": str(paths.root / "dbt_logs")}
     if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
         env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return env
