@@ -298,3 +298,20 @@ def test_segments_table_keeps_raw_text_of_accepted_sets():
     segs = documents(parse(interchange([("850", PO_BODY)])))["x12_segments"]
     assert segs[1]["segment_text"] == PO_BODY[0]
     assert [s["segment_index"] for s in segs] == list(range(2, 2 + len(PO_BODY) + 2))
+
+
+def test_945_line_keeps_the_depositor_order_line_number_from_n9_li():
+    ship = tables_for(
+        "945",
+        ["W06*F*SO1*20260101*3P1", "LX*1", "W12*CC*10*10*0*EA**UP*012345678905", "N9*LI*003"],
+        "SW",
+    )
+    [line] = ship["x12_945_lines"]
+    assert line["order_line_number"] == "003"
+
+
+def test_846_lot_comes_from_the_lt_pair_on_lin():
+    [row] = tables_for(
+        "846", ["BIA*00*DD*R1*20260101", "LIN*1*UP*012345678905*LT*LOT42", "QTY*17*100*EA"], "IB"
+    )["x12_846_quantities"]
+    assert (row["upc"], row["lot_number"], row["quantity"]) == ("012345678905", "LOT42", 100)

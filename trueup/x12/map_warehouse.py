@@ -123,10 +123,14 @@ def map_945(segs: list[list[str]], ctx: MapContext) -> None:
                 upc_case_code=text(s, 6),
                 **product_ids(s, 7, 8),
                 lot_number=text(s, 9),
+                order_line_number=None,
             )
             lines.append(line)
         elif tag == "N9" and line is not None and el(s, 1) in ("LT", "LOT"):
             line["lot_number"] = line["lot_number"] or text(s, 2)
+        elif tag == "N9" and line is not None and el(s, 1) == "LI":
+            # The depositor's order line number: ties the shipped line to its order line.
+            line["order_line_number"] = text(s, 2)
         elif tag == "W06":
             head.update(
                 status=text(s, 1),
@@ -156,6 +160,14 @@ def map_945(segs: list[list[str]], ctx: MapContext) -> None:
     ctx.tables.setdefault("x12_945_lines", []).extend(lines)
 
 
+def _qualified_id(seg: list[str], first: int, qualifier: str) -> str | None:
+    """The ID paired with ``qualifier`` among the qualifier/ID pairs from element ``first``."""
+    for q in range(first, len(seg) - 1, 2):
+        if seg[q].strip() == qualifier:
+            return seg[q + 1].strip() or None
+    return None
+
+
 def map_846(segs: list[list[str]], ctx: MapContext) -> None:
     """846 → ``x12_846_headers`` and ``x12_846_quantities`` (one row per QTY, one per SDQ pair).
 
@@ -182,7 +194,11 @@ def map_846(segs: list[list[str]], ctx: MapContext) -> None:
         tag = s[0]
         if tag == "LIN":
             item = ctx.row(
-                report_number=None, line_number=text(s, 1), **product_ids(s, 2), description=None
+                report_number=None,
+                line_number=text(s, 1),
+                **product_ids(s, 2),
+                lot_number=_qualified_id(s, 2, "LT"),
+                description=None,
             )
             item_rows = []
         elif item is not None and tag == "QTY":
