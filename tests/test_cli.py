@@ -13,7 +13,7 @@ from trueup.settings import Paths
 def test_every_command_is_listed_in_help() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("simulate", "serve", "edi", "demo"):
+    for command in ("simulate", "serve", "edi", "ingest", "build", "run", "score", "trace", "demo"):
         assert command in result.output
 
 
