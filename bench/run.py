@@ -339,11 +339,11 @@ def main() -> None:
             )
 
     log("")
-    log(f"{'exception type':<32}{'trueup':>16}{'bound':>16}{'pandas':>16}")
+    log(f"{'exception type':<32}{'trueup':>23}{'bound':>23}{'pandas':>23}")
     s_ours, s_bound, s_pd = summarise(ours), summarise(bound_exc), summarise(pandas_exc)
     for kind in HEADLINE_TYPES:
         cells = [s.get(kind, (0, 0.0)) for s in (s_ours, s_bound, s_pd)]
-        log(f"{kind:<32}" + "".join(f"{n:>5} {a:>10,.0f}" for n, a in cells))
+        log(f"{kind:<32}" + "".join(f"{n:>8,} {a:>14,.2f}" for n, a in cells))
     same_results = bool(ours) and same(ours, bound_exc) and same(ours, pandas_exc)
     dbt_s = phases.get("dbt_build")
     log("")
