@@ -296,18 +296,19 @@ def _truth_fulfilment(
     r_np = RULES["wms_shipment_not_posted"]
     d = sh["defect"].to_numpy()
     not_posted = (d == DEFECT["wms_shipment_not_posted"]) | (sh["posted_at"].to_numpy() > as_of)
-    for i in np.flatnonzero((sh["seen_at"].to_numpy() <= as_of) & not_posted):
-        row = sh.iloc[i]
-        age = as_of - row.shipped_at
-        docs = _docs(shipment_id=row.shipment_id, so_no=row.so_no, tracking_no=row.tracking_no)
-        src = "945" if row.is_3pl else "wms"
+    s_id, s_so, s_tn = (sh[c].to_numpy() for c in ("shipment_id", "so_no", "tracking_no"))
+    s_at, s_3pl, s_val = (sh[c].to_numpy() for c in ("shipped_at", "is_3pl", "value_c"))
+    for i in np.flatnonzero((sh["seen_at"].to_numpy() <= as_of) & not_posted).tolist():
+        age = as_of - s_at[i]
+        docs = _docs(shipment_id=s_id[i], so_no=s_so[i], tracking_no=s_tn[i])
+        src = "945" if s_3pl[i] else "wms"
         if d[i] == DEFECT["wms_shipment_not_posted"] and age > r_np.sla_s:
             truth.exception(
                 "wms_shipment_not_posted",
-                row.shipment_id,
+                s_id[i],
                 "",
                 docs,
-                row.value_c,
+                s_val[i],
                 src,
                 "shipped in the WMS/3PL, never posted as an ERP ship confirm",
             )
@@ -315,22 +316,25 @@ def _truth_fulfilment(
             truth.near_miss(
                 "lag_within_sla",
                 "wms_shipment_not_posted",
-                row.shipment_id,
+                s_id[i],
                 "",
                 docs,
                 f"shipped {age / HOUR:.1f} h before as_of; posting lag",
             )
     # duplicate ship confirms
-    dup = confirms[confirms["is_dup"] & (confirms["posted_at"] <= as_of)]
-    for s, scn in zip(dup["s"].to_numpy(), dup["ship_confirm_no"].to_numpy(), strict=True):
-        row = sh.iloc[s]
-        first = confirms[(confirms["s"] == s) & ~confirms["is_dup"]]["ship_confirm_no"].iloc[0]
+    c_dup = confirms["is_dup"].to_numpy()
+    c_s, c_no = confirms["s"].to_numpy(), confirms["ship_confirm_no"].to_numpy()
+    dup = c_dup & (confirms["posted_at"].to_numpy() <= as_of)
+    first_of: dict = {}
+    for s, scn in zip(c_s[~c_dup].tolist(), c_no[~c_dup].tolist(), strict=True):
+        first_of.setdefault(s, scn)
+    for s, scn in zip(c_s[dup].tolist(), c_no[dup], strict=True):
         truth.exception(
             "duplicate_shipment_confirmation",
-            row.shipment_id,
+            s_id[s],
             "",
-            _docs(shipment_id=row.shipment_id, ship_confirm_nos=[first, scn], so_no=row.so_no),
-            row.value_c,
+            _docs(shipment_id=s_id[s], ship_confirm_nos=[first_of[s], scn], so_no=s_so[s]),
+            s_val[s],
             "erp",
             "the same WMS shipment posted twice",
         )

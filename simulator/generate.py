@@ -16,6 +16,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -235,6 +236,10 @@ def _simulate(
         # loads the databases and generates the next block; children run one after another
         if side is not None:
             side.join(truth, carrier, edi, timings, store_counts)
+        if isinstance(erp, SqliteStore):
+            # never fork while the ERP's insert thread is inside SQLite: the child would inherit
+            # SQLite's (not fork-safe) global mutexes locked and hang in sqlite3.connect
+            timed("erp", erp.wait)
         side = _Side.start(block_no, f, b, r, carrier, edi, ctx)
         timed("erp", erp_writer.write_block, erp, f, b, r, as_of)
         amazon.add(b.amazon_rows, r)
@@ -263,9 +268,20 @@ def _simulate(
     edi.write_anomalies(out_dir)
     say("inventory and 846s written; finishing stores")
     shopify_writer.write_payouts(shop)
-    erp_counts = timed("erp_finish", erp.finish, erp_writer.erp_index_ddl())
-    wms_counts = _merge(store_counts["wms"], wms.finish(wms_writer.index_ddl()))
-    shop_counts = _merge(store_counts["shopify"], shop.finish(shopify_writer.index_ddl()))
+    # index builds run inside SQLite with the GIL released: the three files finish in parallel
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        erp_job = (
+            pool.submit(erp.finish, erp_writer.erp_index_ddl())
+            if isinstance(erp, SqliteStore)
+            else None
+        )
+        wms_job = pool.submit(wms.finish, wms_writer.index_ddl())
+        shop_job = pool.submit(shop.finish, shopify_writer.index_ddl())
+        erp_counts = erp.finish(erp_writer.erp_index_ddl()) if erp_job is None else erp_job.result()
+        wms_counts = _merge(store_counts["wms"], wms_job.result())
+        shop_counts = _merge(store_counts["shopify"], shop_job.result())
+    timings["erp_finish"] = timings.get("erp_finish", 0.0) + time.perf_counter() - t
     by_type, by_kind = truth.write(out_dir)
 
     files: dict[str, int] = {}

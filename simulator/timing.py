@@ -40,13 +40,44 @@ def iso(ts: np.ndarray) -> np.ndarray:
     ts = np.asarray(ts, dtype=np.int64)
     if len(ts) == 0:
         return np.array([], dtype=object)
+    if _in_range(ts):  # date per distinct day + time-of-day table
+        return _per_day(ts, lambda d: date1(d) + "T") + _clock_table()[ts % DAY]
     txt = pa.array(np.datetime_as_string(ts.astype("datetime64[s]")))
     return np.asarray(pc.binary_join_element_wise(txt, "Z", "").to_numpy(zero_copy_only=False))
 
 
+_CLOCK: list[np.ndarray] = []
+
+
+def _clock_table() -> np.ndarray:
+    """``HH:MM:SSZ`` of every second of a day (object array, built once)."""
+    if not _CLOCK:
+        _CLOCK.append(
+            np.array(
+                [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY)],
+                dtype=object,
+            )
+        )
+    return _CLOCK[0]
+
+
+_DATES: dict[int, str] = {}  # day number → "YYYY-MM-DD" (per-row strftime is slow)
+
+
+def date1(day: int) -> str:
+    """Day number since the epoch → ``YYYY-MM-DD`` (cached)."""
+    d = _DATES.get(day)
+    if d is None:
+        d = _DATES[day] = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%d")
+    return d
+
+
 def iso1(ts: int) -> str:
     """One epoch second → ISO-8601 UTC with ``Z``."""
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day, sec = divmod(int(ts), DAY)
+    h, rem = divmod(sec, HOUR)
+    m, s = divmod(rem, 60)
+    return f"{date1(day)}T{h:02d}:{m:02d}:{s:02d}Z"
 
 
 def ymd(ts: np.ndarray) -> np.ndarray:
@@ -54,6 +85,8 @@ def ymd(ts: np.ndarray) -> np.ndarray:
     ts = np.asarray(ts, dtype=np.int64)
     if len(ts) == 0:
         return np.array([], dtype=object)
+    if _in_range(ts):
+        return _per_day(ts, lambda d: date1(d).replace("-", ""))
     txt = np.datetime_as_string(ts.astype("datetime64[s]").astype("datetime64[D]"))
     return np.char.replace(txt.astype(str), "-", "").astype(object)
 
@@ -61,7 +94,21 @@ def ymd(ts: np.ndarray) -> np.ndarray:
 def dates(ts: np.ndarray) -> np.ndarray:
     """Epoch seconds → ``YYYY-MM-DD`` strings (object array)."""
     ts = np.asarray(ts, dtype=np.int64)
+    if len(ts) and _in_range(ts):
+        return _per_day(ts, date1)
     return np.datetime_as_string(ts.astype("datetime64[s]").astype("datetime64[D]")).astype(object)
+
+
+def _in_range(ts: np.ndarray) -> bool:
+    """Whether every instant lies in years 1970-9999 (the cached per-day formatting's domain)."""
+    return int(ts.min()) >= 0 and int(ts.max()) < 253402300800
+
+
+def _per_day(ts: np.ndarray, fmt: object) -> np.ndarray:
+    """Format each distinct day once, then gather (object array shaped like ``ts``)."""
+    days, inv = np.unique(ts // DAY, return_inverse=True)
+    table = np.array([fmt(d) for d in days.tolist()], dtype=object)  # type: ignore[operator]
+    return table[inv.reshape(ts.shape)]
 
 
 def money(cents: np.ndarray) -> np.ndarray:

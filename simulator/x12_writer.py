@@ -40,7 +40,7 @@ class TransactionSet:
     def render(self) -> list[str]:
         """ST, body, SE. A body entry may hold several segments joined by ``SEP`` (built in bulk)."""
         body = [f"ST*{self.set_id}*{self.control}", *self.segments]
-        count = len(body) + 1 + sum(s.count(SEP) for s in self.segments)
+        count = len(body) + 1 + "".join(self.segments).count(SEP)
         return [*body, f"SE*{count}*{self.control}"]
 
 

@@ -89,8 +89,15 @@ def _gs1_check(body: np.ndarray, width: int) -> np.ndarray:
     return (10 - total % 10) % 10
 
 
+_YMD: dict[int, str] = {}
+
+
 def _d(t: int) -> str:
-    return iso1(t)[:10].replace("-", "")
+    day = int(t) // DAY
+    d = _YMD.get(day)
+    if d is None:
+        d = _YMD[day] = iso1(day * DAY)[:10].replace("-", "")
+    return d
 
 
 def _m(c: int) -> str:
