@@ -113,9 +113,13 @@ class EdiWriter:
         self.as_of = as_of
         self.m = master
         self.partners = _partners()
-        self.isa: dict[tuple[str, bool], int] = defaultdict(int)
-        self.gs: dict[tuple[str, bool], int] = defaultdict(int)
-        self.file_seq: dict[tuple[str, bool], int] = defaultdict(int)
+        # Control numbers and file names are numbered per (partner, direction, day[, half-day]),
+        # never by a running counter: a later as_of adds documents at the end of earlier blocks,
+        # and a running counter would renumber every later interchange, so `--days N+1` would
+        # re-deliver days 1..N under new control numbers (a real translator rejects those as
+        # control-number reuse).
+        self.isa: dict[tuple[str, bool, int], int] = defaultdict(int)
+        self.file_seq: dict[tuple[str, bool, str], int] = defaultdict(int)
         self.counts: dict[str, int] = {}
         self.interchanges = 0
         self.sets = 0
@@ -659,7 +663,7 @@ class EdiWriter:
                 for _s, _c, m in g["sets"]
                 if "trace_no" in m
             ]
-            if inbound and traces and (self.file_seq[(p, inbound)] * 7919 + block_no) % 23 == 0:
+            if inbound and traces and (int(day) * 31 + block_no * 7919) % 23 == 0:
                 # the VAN delivers the same interchange again under a new file name
                 dup = self._write_file(
                     p, inbound, day, text, sum(i["n_sets"] for i in ics), len(ics)
@@ -713,8 +717,9 @@ class EdiWriter:
     def _write_file(
         self, p: str, inbound: bool, day: str, text: str, n_sets: int, n_ic: int
     ) -> str:
-        self.file_seq[(p, inbound)] += 1
-        rel = f"edi/{'inbound' if inbound else 'outbound'}/{p}/{day}-{self.file_seq[(p, inbound)]:06d}.x12"
+        self.file_seq[(p, inbound, day)] += 1
+        seq = self.file_seq[(p, inbound, day)]
+        rel = f"edi/{'inbound' if inbound else 'outbound'}/{p}/{day}-{seq:06d}.x12"
         path = self.out.parent / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -728,19 +733,20 @@ class EdiWriter:
         for d in docs:
             buckets[(d.partner, d.inbound, d.at // DAY, (d.at % DAY) >= 12 * HOUR)].append(d)
         out = []
-        for (p, inbound, _day, _half), ds in sorted(buckets.items()):
+        for (p, inbound, day, half), ds in sorted(buckets.items()):
             info = self.partners[p]
             ds.sort(key=lambda d: (SET_ORDER[d.set_id], d.at, d.key))
             at = max(d.at for d in ds) // 60 * 60
-            self.isa[(p, inbound)] += 1
-            isa13 = self.isa[(p, inbound)]
+            # ISA13 = half-day slot since the epoch x 100 + the slot's n-th interchange (< 1e9).
+            slot = int(day) * 2 + int(half)
+            self.isa[(p, inbound, slot)] += 1
+            isa13 = slot * 100 + self.isa[(p, inbound, slot)]
             groups, gmeta = [], []
             by_set: dict[str, list[Doc]] = defaultdict(list)
             for d in ds:
                 by_set[d.set_id].append(d)
-            for set_id in sorted(by_set, key=SET_ORDER.get):
-                self.gs[(p, inbound)] += 1
-                gctl = self.gs[(p, inbound)]
+            for g_index, set_id in enumerate(sorted(by_set, key=SET_ORDER.get)):
+                gctl = isa13 * 10 + g_index  # one group per set type: at most 10 per interchange
                 sets = [
                     TransactionSet(set_id, f"{j:04d}", d.segments)
                     for j, d in enumerate(by_set[set_id], 1)
@@ -773,7 +779,6 @@ class EdiWriter:
 
     STATE = (
         "isa",
-        "gs",
         "file_seq",
         "counts",
         "interchanges",

@@ -52,3 +52,28 @@ def test_adding_a_day_reproduces_the_earlier_days_orders(small_company, tmp_path
     after = _orders(longer / "erp" / "erp.sqlite", cutoff)
     assert len(before) > 500
     assert before == after
+
+
+def _isa13_by_file(root: Path, last_day: str) -> dict[str, list[str]]:
+    from trueup.x12 import parse
+
+    return {
+        str(p.relative_to(root)): [
+            ic.control_number for ic in parse(p.read_bytes(), p.name).interchanges
+        ]
+        for p in sorted((root / "edi").rglob("*.x12"))
+        if p.name[:8] <= last_day
+    }
+
+
+def test_adding_a_day_keeps_the_earlier_days_edi_files_and_control_numbers(small_company, tmp_path):
+    # A later as_of adds documents to earlier blocks; control numbers must not shift, or a
+    # translator would see days 1..N re-delivered as control-number reuse.
+    out, _ = small_company
+    longer = tmp_path / "longer"
+    simulate(replace(SMALL, days=SMALL.days + 1), longer)
+    # days 1..N-1: the last day holds the run's injected ISA13-reuse file, which moves with as_of
+    before = _isa13_by_file(out, "20260109")
+    after = _isa13_by_file(longer, "20260109")
+    assert sum(len(v) for v in before.values()) > 50
+    assert before == after
