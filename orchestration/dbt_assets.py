@@ -122,6 +122,19 @@ MANIFEST_LOADED_AT = MANIFEST_PATH.stat().st_mtime
 KINDS = _materializations()
 
 
+def failed_blocking_checks(context: AssetExecutionContext) -> list[str]:
+    """The blocking asset checks that failed earlier in this run (``asset:check`` names)."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    failed = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.blocking and not evaluation.passed:
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    return sorted(failed)
+
+
 @dbt_assets(
     manifest=PROJECT.manifest_path,
     project=PROJECT,
@@ -142,6 +155,15 @@ def trueup_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> It
         raise dg.Failure(
             "The dbt project changed since the code location was loaded: reload it "
             "(Deployment > Reload in the UI, or restart `trueup run`)."
+        )
+    failed_controls = failed_blocking_checks(context)
+    if failed_controls:
+        # Dagster deselects only the dbt nodes it sees as direct dependents, and staging views
+        # read the raw tables live: without this stop, marts would be rebuilt from the bad load.
+        raise dg.Failure(
+            "Not rebuilding the models from data that failed a blocking control: "
+            + ", ".join(failed_controls),
+            metadata={"failed_controls": ", ".join(failed_controls)},
         )
     paths = current_paths()
     os.environ.update(dbt_env(paths))  # the profile reads TRUEUP_WAREHOUSE
