@@ -77,6 +77,9 @@ def make_pipeline(source: str, paths: Paths | None = None, *, dataset: str | Non
         The ``dlt.Pipeline``; its working state lives in ``Paths.dlt_pipelines``.
     """
     paths = paths or Paths.from_env()
+    # Arrow tables load without dlt's load id unless asked: with it, every raw row says which
+    # load wrote (or last merged) it, so controls validate only the newest load.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name(source),
         destination=destination(paths),

@@ -2,8 +2,8 @@
 
 One suite per raw table, stored as JSON in ``expectations/<schema>__<table>.json`` so reviewers
 diff rules, not code. Only the rows of the table's latest load are validated when the table has
-``_dlt_load_id`` (a full table would re-judge history on every run); tables loaded as arrow
-without it are validated whole, which the check's metadata says. Checks are blocking: a raw
+``_dlt_load_id`` (a full table would re-judge history on every run; the pipelines add it to arrow
+loads too); a table without it is validated whole, which the check's metadata says. Checks are blocking: a raw
 table failing its structural controls must not reach the reconciliation, where it would show up
 as false exceptions. GX is imported inside the check (5-7 s import) and runs on pandas (its
 DuckDB SQL datasource does not work with this stack).
