@@ -6,6 +6,7 @@ possible, so one loaded code location follows ``$TRUEUP_DATA_DIR`` as the CLI an
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,8 +61,14 @@ def prepare_manifest(*, force: bool = False) -> Path:
     fresh = MANIFEST_PATH.exists() and MANIFEST_PATH.stat().st_mtime >= newest_project_mtime()
     if fresh and not force:
         return MANIFEST_PATH
+    import shutil
+
     from dbt.cli.main import dbtRunner
 
+    # Parse into a private folder, then rename the manifest into place: several processes
+    # (pytest workers, the webserver and the daemon) may load the code location at once, and none
+    # may read a half-written manifest.
+    scratch = MANIFEST_TARGET.parent / f".manifest-{os.getpid()}"
     args = [
         "--quiet",
         "parse",
@@ -70,13 +77,18 @@ def prepare_manifest(*, force: bool = False) -> Path:
         "--profiles-dir",
         str(PROJECT_DIR),
         "--target-path",
-        str(MANIFEST_TARGET),
+        str(scratch),
         "--log-path",
-        str(MANIFEST_TARGET / "logs"),
+        str(scratch / "logs"),
     ]
-    result = dbtRunner().invoke(args)
-    if not result.success or not MANIFEST_PATH.exists():
-        raise RuntimeError(f"dbt parse failed: {result.exception!r}")
+    try:
+        result = dbtRunner().invoke(args)
+        if not result.success or not (scratch / "manifest.json").exists():
+            raise RuntimeError(f"dbt parse failed: {result.exception!r}")
+        MANIFEST_TARGET.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch / "manifest.json", MANIFEST_PATH)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return MANIFEST_PATH
 
 
