@@ -2,7 +2,7 @@
 
 The ERP is corrupted at the source (an invoice with a negative total, which the
 ``raw_erp__invoices`` suite forbids); the full job then loads it, the blocking check fails, and
-nothing downstream of the raw tables (staging, marts, the exception queue) is materialised.
+nothing downstream of the bad raw invoices (staging, marts, the exception queue) is materialised.
 """
 
 from __future__ import annotations
@@ -10,45 +10,27 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.orchestration.conftest import _LEAKY_ENV
+from tests.orchestration.conftest import simulated_full_run
 from trueup.settings import Paths
 
 
 @pytest.fixture(scope="module")
 def corrupted_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, object]]:
-    from orchestration.runner import run_everything
-    from simulator.config import SimulationConfig
-    from simulator.generate import simulate
-
-    root = Path(tmp_path_factory.mktemp("corrupted_company"))
-    touched = ("TRUEUP_DATA_DIR", "DAGSTER_HOME", *_LEAKY_ENV)
-    saved = {k: os.environ.get(k) for k in touched}
-    for k in _LEAKY_ENV:
-        os.environ.pop(k, None)
-    os.environ["TRUEUP_DATA_DIR"] = str(root)
-    try:
-        paths = Paths(root)
-        simulate(
-            SimulationConfig(days=21, orders_per_day=20, start=date(2026, 1, 1)), paths.sources
-        )
+    def negative_invoice_total(paths: Paths) -> None:
         with sqlite3.connect(paths.sources / "erp" / "erp.sqlite") as erp:
             erp.execute(
                 "UPDATE invoices SET total_amount = -total_amount "
                 "WHERE invoice_no = (SELECT min(invoice_no) FROM invoices)"
             )
-        yield paths, run_everything(paths)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+
+    root = Path(tmp_path_factory.mktemp("corrupted_company"))
+    with simulated_full_run(root, 21, 20, corrupt=negative_invoice_total) as result:
+        yield result
 
 
 def test_a_failed_blocking_control_fails_the_run_and_names_the_check(corrupted_run) -> None:

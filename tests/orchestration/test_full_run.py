@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.orchestration.conftest import _LEAKY_ENV
+from tests.orchestration.conftest import simulated_full_run
 from trueup.settings import Paths
 
 DAYS = 21
@@ -25,27 +24,9 @@ ORDERS_PER_DAY = 30
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, object]]:
     """Simulate a company into a temporary data dir and run ``full_reconciliation`` once."""
-    from orchestration.runner import run_everything
-    from simulator.config import SimulationConfig
-    from simulator.generate import simulate
-
     root = Path(tmp_path_factory.mktemp("orchestration_company"))
-    touched = ("TRUEUP_DATA_DIR", "DAGSTER_HOME", *_LEAKY_ENV)
-    saved = {k: os.environ.get(k) for k in touched}
-    for k in _LEAKY_ENV:
-        os.environ.pop(k, None)
-    os.environ["TRUEUP_DATA_DIR"] = str(root)
-    try:
-        paths = Paths(root)
-        config = SimulationConfig(days=DAYS, orders_per_day=ORDERS_PER_DAY, start=date(2026, 1, 1))
-        simulate(config, paths.sources)
-        yield paths, run_everything(paths)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with simulated_full_run(root, DAYS, ORDERS_PER_DAY) as result:
+        yield result
 
 
 def test_full_reconciliation_succeeds_with_no_error_level_check_failing(full_run) -> None:
