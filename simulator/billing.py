@@ -57,19 +57,24 @@ def build_billing(
     keys = sh["o"].to_numpy()[cand] * 4 + grp_k[cand]
     uniq, first = np.unique(keys, return_index=True)
     inv_of_s = np.full(len(sh), -1)
-    inv_num = counters.take("invoice", len(uniq))
     inv_pos = np.searchsorted(uniq, keys)
     inv_of_s[cand] = inv_pos
     lead = cand[first]  # the shipment whose row gives the invoice header
+    # numbers of the invoices and of their injected duplicates, by the day each is created
+    inv_at = sh["invoiced_at"].to_numpy()[lead]
+    dup_i = np.flatnonzero(d[lead] == DEFECT["duplicate_invoice"])
+    inv_num = counters.take(
+        "invoice", np.r_[inv_at, inv_at[dup_i] + sh["dup_lag"].to_numpy()[lead][dup_i]]
+    )
     inv = pd.DataFrame(
         {
-            "invoice_no": fmt_ids("IN", inv_num),
+            "invoice_no": fmt_ids("IN", inv_num[: len(lead)]),
             "o": sh["o"].to_numpy()[lead],
             "s": lead,
             "so_no": sh["so_no"].to_numpy()[lead],
             "customer_no": sh["customer_no"].to_numpy()[lead],
             "channel": sh["channel"].to_numpy()[lead],
-            "invoiced_at": sh["invoiced_at"].to_numpy()[lead],
+            "invoiced_at": inv_at,
             "defect": d[lead],
             "variant": v[lead],
             "extra": sh["extra"].to_numpy()[lead],
@@ -176,11 +181,10 @@ def build_billing(
     ).astype(np.int64)
 
     # duplicate invoices: a second ERP invoice for the same shipment lines
-    dup_i = np.flatnonzero(inv["defect"].to_numpy() == DEFECT["duplicate_invoice"])
     if len(dup_i):
         dinv = inv.iloc[dup_i].copy()
         dinv["original_invoice_no"] = dinv["invoice_no"]
-        dinv["invoice_no"] = fmt_ids("IN", counters.take("invoice", len(dup_i)))
+        dinv["invoice_no"] = fmt_ids("IN", inv_num[len(lead) :])
         dinv["invoiced_at"] = dinv["invoiced_at"] + dinv["dup_lag"]
         dinv["is_dup"] = True
         new_pos = np.arange(len(inv), len(inv) + len(dup_i))
@@ -214,8 +218,8 @@ def _truth_invoices(
     r_ins = RULES["invoiced_not_shipped"]
     # shipment lines posted but not (yet) invoiced
     d = sh["defect"].to_numpy()
-    posted = (d != DEFECT["wms_shipment_not_posted"]) & (sh["posted_at"].to_numpy() <= as_of)
-    uninvoiced = (d == DEFECT["shipped_not_invoiced"]) | (sh["invoiced_at"].to_numpy() > as_of)
+    posted = (d != DEFECT["wms_shipment_not_posted"]) & (sh["posted_at"].to_numpy() < as_of)
+    uninvoiced = (d == DEFECT["shipped_not_invoiced"]) | (sh["invoiced_at"].to_numpy() >= as_of)
     sel = np.flatnonzero(posted & uninvoiced)
     # shipment lines of each selected shipment, in shipment-line order (no per-shipment scans)
     sl_s = sl["s"].to_numpy()
@@ -252,7 +256,7 @@ def _truth_invoices(
                     docs,
                     f"shipped {age / HOUR:.1f} h before as_of",
                 )
-    ok = inv["invoiced_at"].to_numpy() <= as_of
+    ok = inv["invoiced_at"].to_numpy() < as_of
     vis = il[ok[il["i"].to_numpy()]]
     for r in vis[vis["flag"] != ""].itertuples():
         key = f"{r.invoice_no}:{r.correlation_id}"
@@ -393,7 +397,7 @@ def _edi810(
     e["tds_c"] = tds.reindex(e.index).fillna(0).astype(np.int64).to_numpy()
     cent = (e["variant"].to_numpy() == VARIANT["edi810_cent"]) & ~e["is_dup"].to_numpy()
     e["tds_c"] = e["tds_c"] - np.where(cent, 1, 0)
-    for h in e[(e["sent_at"] <= as_of) & (e["tds_c"] != e["total_c"])].itertuples():
+    for h in e[(e["sent_at"] < as_of) & (e["tds_c"] != e["total_c"])].itertuples():
         docs = {"invoice_no": h.invoice_no, "so_no": h.so_no}
         if abs(h.tds_c - h.total_c) <= 1:
             truth.near_miss(
@@ -455,12 +459,20 @@ def _payments(
     # one remittance per customer and payment day
     g = edi.groupby(["customer_no", "pay_day"], sort=True).ngroup().to_numpy()
     ng = int(g.max()) + 1 if len(g) else 0
-    trn = counters.take("remit", ng)
     edi["remit_idx"] = g
-    edi["trace_no"] = np.char.add("EFT", zfill(trn.astype(str), 9))[g] if ng else []
     edi["remit_at"] = edi.groupby("remit_idx")["paid_at"].transform("max")
+    g_at = np.zeros(ng, dtype=np.int64)
+    g_at[g] = edi["remit_at"].to_numpy()
+    trn = counters.take("remit", g_at)
+    edi["trace_no"] = np.char.add("EFT", zfill(trn.astype(str), 9))[g] if ng else []
     inside = p[p["channel"] == "inside_sales"].copy()
-    chk = counters.take("check", len(inside))
+    # unapplied cash: the customer pays the same invoice a second time, 2-10 days later
+    dupc = inside[inside["defect"] == DEFECT["unapplied_cash"]]
+    dup_at = dupc["paid_at"].to_numpy() + np.round(
+        (2 + 8 * frac(dupc["extra"].to_numpy(), 12)) * DAY
+    ).astype(np.int64)
+    chk_all = counters.take("check", np.r_[inside["paid_at"].to_numpy(), dup_at])
+    chk, chk2 = chk_all[: len(inside)], chk_all[len(inside) :]
     inside["trace_no"] = np.where(
         frac(inside["extra"].to_numpy(), 11) < 0.5,
         np.char.add("CHK", chk.astype(str)),
@@ -492,15 +504,11 @@ def _payments(
             ),
         }
     )
-    # unapplied cash: the customer pays the same invoice a second time
-    dupc = inside[inside["defect"] == DEFECT["unapplied_cash"]]
-    chk2 = counters.take("check", len(dupc))
     rec_u = pd.DataFrame(
         {
             "customer_no": dupc["customer_no"].to_numpy(),
             "reference": np.char.add("CHK", chk2.astype(str)).astype(object),
-            "received_at": dupc["paid_at"].to_numpy()
-            + np.round((2 + 8 * frac(dupc["extra"].to_numpy(), 12)) * DAY).astype(np.int64),
+            "received_at": dup_at,
             "amount_c": dupc["paid_c"].to_numpy(),
             "extra": dupc["extra"].to_numpy(),
             "method": "CHK",
@@ -511,7 +519,7 @@ def _payments(
     receipts["posted_at"] = receipts["received_at"] + np.round(
         (0.5 + 5.5 * frac(receipts["extra"].to_numpy(), 13)) * HOUR
     ).astype(np.int64)
-    receipts["receipt_no"] = fmt_ids("CR", counters.take("receipt", len(receipts)))
+    receipts["receipt_no"] = fmt_ids("CR", counters.take("receipt", receipts["posted_at"]))
     receipts["unapplied"] = np.r_[
         np.zeros(len(rec_e) + len(rec_i), bool), np.ones(len(rec_u), bool)
     ]
@@ -526,7 +534,7 @@ def _payments(
     apps["applied_at"] = remits["receipt_no"].map(
         dict(zip(receipts["receipt_no"], receipts["posted_at"], strict=True))
     )
-    for r in remits[(remits["remit_at"] <= as_of) & (remits["short_c"] > 0)].itertuples():
+    for r in remits[(remits["remit_at"] < as_of) & (remits["short_c"] > 0)].itertuples():
         key = f"{r.trace_no}:{r.invoice_no}"
         docs = {"trace_no": r.trace_no, "invoice_no": r.invoice_no, "receipt_no": r.receipt_no}
         if r.short_c > RULES["remittance_short_pay"].tolerance_abs * 100:
@@ -548,9 +556,10 @@ def _payments(
                 docs,
                 "short by less than the write-off tolerance",
             )
+    posted_at = dict(zip(receipts["receipt_no"], receipts["posted_at"], strict=True))
     for r in rec_u.itertuples():
         rn = ref_to_receipt[r.reference]
-        if receipts.loc[receipts["receipt_no"] == rn, "posted_at"].iloc[0] <= as_of:
+        if posted_at[rn] < as_of:
             truth.exception(
                 "unapplied_cash",
                 r.reference,
@@ -587,7 +596,7 @@ def _shopify_charges(
     inv_tot = inv[~inv["is_dup"]].groupby("o")["total_c"].sum()
     for r in tx[bad].itertuples():
         ia = first_inv.get(r.o)
-        if r.processed_at <= as_of and ia is not None and ia <= as_of:
+        if r.processed_at < as_of and ia is not None and ia < as_of:
             d = abs(r.fee_c - r.expected_fee_c) + abs(r.amount_c - int(inv_tot.get(r.o, 0)))
             truth.exception(
                 "marketplace_settlement_mismatch",
@@ -657,7 +666,7 @@ def _amazon_rows(
     for oi, g in per_o.groupby("o"):
         ia = first_inv.get(oi)
         pa_ = int(g["posted_at"].iloc[0])
-        if ia is None or ia > as_of or not settlement_closed(pa_, as_of):
+        if ia is None or ia >= as_of or not settlement_closed(pa_, as_of):
             continue
         d = int(over[(lines["o"].to_numpy() == oi)].sum())
         truth.exception(

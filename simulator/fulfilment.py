@@ -1,8 +1,9 @@
 """Fulfilment: ERP sales orders, WMS/3PL shipments (partial, split, backorder), ERP ship confirms,
 carrier assignment and freight accrual vs bill.
 
-Ids are handed out from running counters in generation order, so the ids of day ``d``'s documents
-only depend on days before it.
+Document numbers come from ``Counters``: a document's number is the day it was created and its
+rank among that day's documents of its kind, so it depends only on the seed and the document
+itself, never on how many days are simulated.
 """
 
 from __future__ import annotations
@@ -15,25 +16,55 @@ import pandas as pd
 from simulator.discrepancies import DEFECT, VARIANT, TruthLog, load_rules
 from simulator.master_data import CARRIERS, MasterData
 from simulator.orders import WAREHOUSE_CODES, OrderBlock
-from simulator.timing import HOUR, zfill
+from simulator.timing import DAY, HOUR, strs, zfill, zpad
+
+PER_DAY = 100_000  # numbers per day and sequence: number = day * PER_DAY + rank (1-based)
+NEVER = np.iinfo(np.int64).max // 2  # instant of a planned event that never happens
 
 
 @dataclass
 class Counters:
-    """Running document counters shared across blocks (deterministic id assignment)."""
+    """Document numbers from the calendar: ``day × 100000 + rank`` per sequence and day.
 
-    values: dict[str, int] = field(default_factory=dict)
+    ``day`` counts from the first simulated day; the rank orders a day's documents by creation
+    time, blocks in generation order. Every document is numbered when its block is planned,
+    before anything is cut at ``as_of``, and a day's documents all come from blocks that
+    ``--days N`` and ``--days N+1`` share. A running counter instead renumbered every document
+    after the first one a longer run inserted (duplicate invoices, receipts and remittances are
+    planned after a block's other documents), and raw tables merged on those natural keys.
+    """
 
-    def take(self, name: str, n: int) -> np.ndarray:
-        """Reserve n consecutive numbers (1-based) of one sequence."""
-        start = self.values.get(name, 0)
-        self.values[name] = start + n
-        return np.arange(start + 1, start + n + 1, dtype=np.int64)
+    start: int = 0  # epoch second of day 0
+    values: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def take(self, name: str, at: np.ndarray) -> np.ndarray:
+        """Numbers of documents created at instants ``at`` (0 where ``at`` is ``NEVER``)."""
+        at = np.asarray(at, dtype=np.int64)
+        out = np.zeros(len(at), dtype=np.int64)
+        real = np.flatnonzero(at < NEVER)
+        if not len(real):
+            return out
+        order = real[np.argsort(at[real], kind="stable")]
+        day = (at[order] - self.start) // DAY
+        if day[0] < 0:
+            raise ValueError(f"{name}: a document dated before the first simulated day")
+        days, first, count = np.unique(day, return_index=True, return_counts=True)
+        base = np.array([self.values.get((name, int(d)), 0) for d in days], dtype=np.int64)
+        rank = np.arange(len(order)) - np.repeat(first, count) + np.repeat(base, count) + 1
+        if int(rank.max()) >= PER_DAY:
+            raise ValueError(f"more than {PER_DAY - 1} {name} documents on one day")
+        out[order] = day * PER_DAY + rank
+        for d, b, c in zip(days.tolist(), base.tolist(), count.tolist(), strict=True):
+            self.values[(name, d)] = b + c
+        return out
 
 
 def fmt_ids(prefix: str, nums: np.ndarray, width: int = 8) -> np.ndarray:
     """Vectorised ``<prefix><zero padded number>``."""
-    return np.char.add(prefix, zfill(np.asarray(nums).astype(str), width)).astype(object)
+    nums = np.asarray(nums)
+    if len(nums) == 0:
+        return np.array([], dtype=object)
+    return strs(prefix, zpad(nums, width))
 
 
 RULES = load_rules()
@@ -57,7 +88,7 @@ def build_fulfilment(
     o = block.orders.copy()
     ln = block.lines.copy()
     n = len(o)
-    seq = counters.take("so", n)
+    seq = counters.take("so", o["t0"].to_numpy())
     o["so_seq"] = seq
     o["so_no"] = fmt_ids("SO", seq)
     o["customer_no"] = master.customers["customer_no"].to_numpy()[o["cust"].to_numpy()]
@@ -70,17 +101,20 @@ def build_fulfilment(
     # channel order references (what the channel itself calls the order)
     shop_seq = np.zeros(n, dtype=np.int64)
     m = ch == "shopify"
-    shop_seq[m] = counters.take("shopify", int(m.sum()))
-    a = (seq * 7919) % 10**7
-    b = (seq * 104729 + 12345) % 10**7
-    amazon_id = [f"{111 + s % 3}-{x:07d}-{y:07d}" for s, x, y in zip(seq, a, b, strict=True)]
+    shop_seq[m] = counters.take("shopify", o["t0"].to_numpy()[m])
+    # Amazon's order id: a bijection of the SO number onto 14 scrambled digits (unique)
+    scr = (seq * 982451653) % 10**14
+    amazon_id = np.char.add(
+        np.char.add(np.char.add((111 + seq % 3).astype(str), "-"), zfill(scr // 10**7, 7)),
+        np.char.add("-", zfill(scr % 10**7, 7)),
+    ).astype(object)
     ref = np.where(
         ch == "edi",
         (4500000000 + seq).astype(str),
         np.where(
             ch == "shopify",
             (5100000000000 + shop_seq * 17).astype(str),
-            np.where(ch == "amazon", np.array(amazon_id, dtype=object), ""),
+            np.where(ch == "amazon", amazon_id, ""),
         ),
     )
     o["channel_order_ref"] = ref
@@ -93,10 +127,7 @@ def build_fulfilment(
 
     oi = ln["o"].to_numpy()
     ln["so_no"] = o["so_no"].to_numpy()[oi]
-    ln["correlation_id"] = np.char.add(
-        np.char.add(ln["so_no"].to_numpy().astype(str), "-"),
-        zfill(ln["line_no"].astype(str).to_numpy().astype(str), 3),
-    ).astype(object)
+    ln["correlation_id"] = strs(ln["so_no"].to_numpy(), "-", zpad(ln["line_no"].to_numpy(), 3))
     ln["item_no"] = master.items["item_no"].to_numpy()[ln["item"].to_numpy()]
     lch = ch[oi]
     sseq = seq[oi]
@@ -125,15 +156,15 @@ def build_fulfilment(
     sh_o, sh_k = sh_o[order], sh_k[order]
     ns = len(sh_o)
     is3 = o["wh"].to_numpy()[sh_o] == 2
-    sh_num = np.zeros(ns, dtype=np.int64)
-    sh_num[~is3] = counters.take("shipment", int((~is3).sum()))
-    sh_num[is3] = counters.take("shipment3pl", int(is3.sum()))
-    shipment_id = np.where(is3, fmt_ids("3P", sh_num), fmt_ids("SH", sh_num))
     pick = lambda c1, c2: np.where(sh_k == 1, o[c1].to_numpy()[sh_o], o[c2].to_numpy()[sh_o])  # noqa: E731
     shipped = pick("shipped1", "shipped2")
+    sh_num = np.zeros(ns, dtype=np.int64)
+    sh_num[~is3] = counters.take("shipment", shipped[~is3])
+    sh_num[is3] = counters.take("shipment3pl", shipped[is3])
+    shipment_id = np.where(is3, fmt_ids("3P", sh_num), fmt_ids("SH", sh_num))
     carrier = o["carrier"].to_numpy()[sh_o]
     scac = np.array(CARRIERS, dtype=object)[carrier]
-    trk_num = counters.take("tracking", ns)
+    trk_num = counters.take("tracking", shipped)
     tracking = np.where(
         carrier == 0,
         np.char.add("1ZA1B2C303", zfill(trk_num.astype(str), 8)),
@@ -156,7 +187,7 @@ def build_fulfilment(
             "carrier_scac": scac,
             "tracking_no": tracking,
             "pro_no": np.where(carrier == 2, tracking, ""),
-            "bol_no": fmt_ids("BOL", sh_num + np.where(is3, 50000000, 0)),
+            "bol_no": np.where(is3, fmt_ids("BOL3P", sh_num), fmt_ids("BOL", sh_num)),
             "zone": o["zone"].to_numpy()[sh_o],
             "picked_at": np.where(sh_k == 1, o["picked"].to_numpy()[sh_o], shipped - 2 * HOUR),
             "shipped_at": shipped,
@@ -220,6 +251,8 @@ def build_fulfilment(
         }
     )
     sl["sl_no"] = sl.groupby("s").cumcount() + 1
+    # serial of the pack (one SSCC-18 per shipment line) the 856 carries
+    sl["sscc_serial"] = counters.take("sscc", shipped[s_idx])
     sh["n_lines"] = np.bincount(s_idx, minlength=ns)
     sh["value_c"] = np.bincount(
         s_idx, weights=s_qty * sl["price_c"].to_numpy(), minlength=ns
@@ -272,7 +305,7 @@ def build_fulfilment(
             "s": c_s,
             "posted_at": c_at,
             "is_dup": c_dup,
-            "ship_confirm_no": fmt_ids("SC", counters.take("confirm", len(c_s))),
+            "ship_confirm_no": fmt_ids("SC", counters.take("confirm", c_at)),
         }
     )
 
@@ -295,10 +328,10 @@ def _truth_fulfilment(
     """Ground truth and near-misses of posting, channel-order entry and shipment-level variants."""
     r_np = RULES["wms_shipment_not_posted"]
     d = sh["defect"].to_numpy()
-    not_posted = (d == DEFECT["wms_shipment_not_posted"]) | (sh["posted_at"].to_numpy() > as_of)
+    not_posted = (d == DEFECT["wms_shipment_not_posted"]) | (sh["posted_at"].to_numpy() >= as_of)
     s_id, s_so, s_tn = (sh[c].to_numpy() for c in ("shipment_id", "so_no", "tracking_no"))
     s_at, s_3pl, s_val = (sh[c].to_numpy() for c in ("shipped_at", "is_3pl", "value_c"))
-    for i in np.flatnonzero((sh["seen_at"].to_numpy() <= as_of) & not_posted).tolist():
+    for i in np.flatnonzero((sh["seen_at"].to_numpy() < as_of) & not_posted).tolist():
         age = as_of - s_at[i]
         docs = _docs(shipment_id=s_id[i], so_no=s_so[i], tracking_no=s_tn[i])
         src = "945" if s_3pl[i] else "wms"
@@ -324,7 +357,7 @@ def _truth_fulfilment(
     # duplicate ship confirms
     c_dup = confirms["is_dup"].to_numpy()
     c_s, c_no = confirms["s"].to_numpy(), confirms["ship_confirm_no"].to_numpy()
-    dup = c_dup & (confirms["posted_at"].to_numpy() <= as_of)
+    dup = c_dup & (confirms["posted_at"].to_numpy() < as_of)
     first_of: dict = {}
     for s, scn in zip(c_s[~c_dup].tolist(), c_no[~c_dup].tolist(), strict=True):
         first_of.setdefault(s, scn)
@@ -342,7 +375,7 @@ def _truth_fulfilment(
     r_co = RULES["channel_order_missing_in_erp"]
     # Amazon orders surface only in settlements; inside sales are keyed straight into the ERP
     cand = o[
-        (o["t0"] <= as_of)
+        (o["t0"] < as_of)
         & o["channel"].isin(["edi", "shopify"])
         & ((o["defect"] == DEFECT["channel_order_missing_in_erp"]) | (o["entered"] > as_of))
     ]

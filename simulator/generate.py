@@ -7,6 +7,7 @@ periods, ground truth) outlive a block.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -29,7 +30,7 @@ from simulator.inventory import InventoryBook
 from simulator.master_data import build_master
 from simulator.orders import generate_block
 from simulator.returns import build_returns
-from simulator.timing import DAY, epoch, iso1
+from simulator.timing import DAY, epoch, iso1, prepare_tables
 from simulator.writers import erp as erp_writer
 from simulator.writers import shopify as shopify_writer
 from simulator.writers import wms as wms_writer
@@ -53,27 +54,24 @@ OUTPUT_PARTS = (
 LINES_PER_BLOCK = 120_000
 
 
-def _side_work(
-    block_no: int,
-    f: object,
-    b: object,
-    r: object,
-    carrier: CarrierWriter,
-    edi: EdiWriter,
-    ctx: dict,
-) -> dict:
-    """WMS, Shopify, carrier and EDI output of one block; returns writer state and truth found."""
+def _stores_work(f: object, b: object, r: object, ctx: dict) -> dict:
+    """WMS and Shopify rows of one block, appended to their (closed) SQLite stores."""
     stores, master, as_of = ctx["stores"], ctx["master"], ctx["as_of"]
-    local = TruthLog()
-    edi.truth = local
     t = time.perf_counter()
-    # the WMS and Shopify stores are closed between blocks: whoever writes a block opens them
     wms = SqliteStore(stores["wms"], [], fresh=False)
     wms_writer.write_block(wms, f, r, as_of)
     shop = SqliteStore(stores["shopify"], [], fresh=False)
     shopify_writer.write_block(shop, f, b, r, master, as_of)
     counts = {"wms": wms.close(), "shopify": shop.close()}
-    t_stores = time.perf_counter() - t
+    return {"stores": counts, "timings": {"wms_shopify": time.perf_counter() - t}}
+
+
+def _files_work(
+    block_no: int, f: object, b: object, r: object, carrier: CarrierWriter, edi: EdiWriter
+) -> dict:
+    """Carrier and EDI files of one block; returns writer state and the truth found."""
+    local = TruthLog()
+    edi.truth = local
     t = time.perf_counter()
     carrier.write_block(block_no, f, local)
     t_carrier = time.perf_counter() - t
@@ -87,41 +85,46 @@ def _side_work(
         "truth": (local.discrepancies, local.near_misses),
         "carrier": carrier.counts,
         "edi": edi.get_state(),
-        "stores": counts,
-        "timings": {
-            "carrier": t_carrier,
-            "edi_docs": t_docs,
-            "edi_write": t_write,
-            "wms_shopify": t_stores,
-        },
+        "stores": {},
+        "timings": {"carrier": t_carrier, "edi_docs": t_docs, "edi_write": t_write},
     }
 
 
-class _Side:
-    """One block's WMS/Shopify/carrier/EDI output, in a forked child when the OS can fork."""
+def _erp_work(path: Path, f: object, b: object, r: object, as_of: int) -> dict:
+    """The ERP rows of one block, appended to the (closed) SQLite ERP file."""
+    t = time.perf_counter()
+    erp = SqliteStore(path, [], fresh=False)
+    erp_writer.write_block(erp, f, b, r, as_of)
+    counts = erp.close()
+    return {"stores": {"erp": counts}, "timings": {"erp": time.perf_counter() - t}}
+
+
+class _Child:
+    """One piece of a block's output, in a forked child when the OS can fork.
+
+    A fork shares the block's frames without copying them; the child sends back only counts,
+    writer state and ground truth. Children writing the same files run one after another.
+    """
 
     def __init__(self, pid: int | None, fd: int | None, result: dict | None) -> None:
         self.pid, self.fd, self.result = pid, fd, result
 
     @classmethod
-    def start(
-        cls,
-        block_no: int,
-        f: object,
-        b: object,
-        r: object,
-        carrier: CarrierWriter,
-        edi: EdiWriter,
-        ctx: dict,
-    ) -> _Side:
+    def start(cls, work: Callable[..., dict], *args: object) -> _Child:
         if not hasattr(os, "fork") or os.environ.get("TRUEUP_SIM_NO_FORK"):
-            return cls(None, None, _side_work(block_no, f, b, r, carrier, edi, ctx))
+            return cls(None, None, work(*args))
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # child: do the work, send the result, leave without cleanup
+            # no garbage collection in a short-lived child: a collection walks (and so writes,
+            # copying on write) every page of the parent's objects
+            gc.disable()
             os.close(rfd)
             try:
-                payload = pickle.dumps(("ok", _side_work(block_no, f, b, r, carrier, edi, ctx)))
+                res = work(*args)
+                ru = resource.getrusage(resource.RUSAGE_SELF)  # this child's CPU, for timings
+                res["timings"][f"cpu.{work.__name__.strip('_')}"] = ru.ru_utime + ru.ru_stime
+                payload = pickle.dumps(("ok", res))
             except BaseException:
                 payload = pickle.dumps(("error", traceback.format_exc()))
             with os.fdopen(wfd, "wb") as fh:
@@ -130,34 +133,45 @@ class _Side:
         os.close(wfd)
         return cls(pid, rfd, None)
 
-    def join(
-        self,
-        truth: TruthLog,
-        carrier: CarrierWriter,
-        edi: EdiWriter,
-        timings: dict[str, float],
-        store_counts: dict[str, dict[str, int]],
-    ) -> None:
-        """Wait for the work and fold its results into the parent's state."""
+    def join(self, timings: dict[str, float], store_counts: dict[str, dict[str, int]]) -> dict:
+        """Wait for the work, add its timings and row counts; return its result."""
         if self.result is None:
             with os.fdopen(self.fd, "rb") as fh:
                 data = fh.read()
             os.waitpid(self.pid, 0)
-            status, res = pickle.loads(data) if data else ("error", "side process died")
+            status, res = pickle.loads(data) if data else ("error", "writer process died")
             if status != "ok":
-                raise RuntimeError(f"carrier/EDI writer failed:\n{res}")
+                raise RuntimeError(f"block writer failed:\n{res}")
             self.result = res
         res = self.result
-        truth.discrepancies.extend(res["truth"][0])
-        truth.near_misses.extend(res["truth"][1])
-        carrier.counts = res["carrier"]
-        edi.set_state(res["edi"])
-        edi.truth = truth
         for store, counts in res["stores"].items():
             for table, n in counts.items():
                 store_counts[store][table] = store_counts[store].get(table, 0) + n
         for k, v in res["timings"].items():
             timings[k] = timings.get(k, 0.0) + v
+        return res
+
+
+def _join(
+    children: dict[str, _Child],
+    name: str,
+    timings: dict[str, float],
+    store_counts: dict[str, dict[str, int]],
+    truth: TruthLog,
+    carrier: CarrierWriter,
+    edi: EdiWriter,
+) -> None:
+    """Wait for one chain's previous writer; carry the file writer's state and truth over."""
+    child = children.pop(name, None)
+    if child is None:
+        return
+    res = child.join(timings, store_counts)
+    if name == "files":
+        truth.discrepancies.extend(res["truth"][0])
+        truth.near_misses.extend(res["truth"][1])
+        carrier.counts = res["carrier"]
+        edi.set_state(res["edi"])
+        edi.truth = truth
 
 
 def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -203,13 +217,17 @@ def _simulate(
     load_rules()  # fail early when the rules seed is missing
     master = build_master(config)
     truth = TruthLog()
-    counters = Counters()
+    counters = Counters(start)
     erp = erp_writer.open_erp(out_dir, config.erp_url)
     erp_writer.write_master(erp, master, iso1(start - DAY))
     wms = wms_writer.open_wms(out_dir)
     shop = shopify_writer.open_shopify(out_dir)
     ctx = {"stores": {"wms": wms.path, "shopify": shop.path}, "master": master, "as_of": as_of}
     store_counts: dict[str, dict[str, int]] = {"wms": wms.close(), "shopify": shop.close()}
+    # a SQLite ERP is closed between blocks and written by a forked child per block, like the
+    # WMS and Shopify stores: no SQLite thread competes with generation for this process's GIL
+    erp_path = erp.path if isinstance(erp, SqliteStore) else None
+    store_counts["erp"] = erp.close() if erp_path else {}
     carrier = CarrierWriter(out_dir, start, as_of, master)
     amazon = AmazonWriter(out_dir, start, as_of)
     edi = EdiWriter(out_dir, as_of, master)
@@ -224,38 +242,44 @@ def _simulate(
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
         return res
 
+    prepare_tables()
     bd = block_days(config)
-    side: _Side | None = None
+    # per block, three chains of forked writers: ERP, WMS + Shopify, carrier + EDI files
+    children: dict[str, _Child] = {}
     for block_no, first in enumerate(range(0, config.days, bd)):
         days = range(first, min(first + bd, config.days))
         ob = timed("orders", generate_block, config, master, days)
         f = timed("fulfilment", build_fulfilment, ob, master, counters, as_of, truth)
         b = timed("billing", build_billing, f, master, counters, as_of, truth)
         r = timed("returns", build_returns, f, b, counters, as_of, truth)
-        # carrier and EDI files of this block are written by a forked child while this process
-        # loads the databases and generates the next block; children run one after another
-        if side is not None:
-            side.join(truth, carrier, edi, timings, store_counts)
-        if isinstance(erp, SqliteStore):
-            # never fork while the ERP's insert thread is inside SQLite: the child would inherit
-            # SQLite's (not fork-safe) global mutexes locked and hang in sqlite3.connect
-            timed("erp", erp.wait)
-        side = _Side.start(block_no, f, b, r, carrier, edi, ctx)
-        timed("erp", erp_writer.write_block, erp, f, b, r, as_of)
+        # this block's stores and files are written by forked children while this process
+        # generates the next block; children writing the same files run one after another
+        # each chain's next child starts as soon as that chain's previous one is done
+        _join(children, "files", timings, store_counts, truth, carrier, edi)
+        children["files"] = _Child.start(_files_work, block_no, f, b, r, carrier, edi)
+        _join(children, "stores", timings, store_counts, truth, carrier, edi)
+        children["stores"] = _Child.start(_stores_work, f, b, r, ctx)
+        if erp_path:
+            _join(children, "erp", timings, store_counts, truth, carrier, edi)
+            children["erp"] = _Child.start(_erp_work, erp_path, f, b, r, as_of)
+        else:
+            timed("erp", erp_writer.write_block, erp, f, b, r, as_of)
         amazon.add(b.amazon_rows, r)
         timed("amazon", amazon.flush, start + days.stop * DAY)
         inv_book.add_block(f, r)
         o = f.orders
         summary["orders"] += int(o["in_erp"].sum())
         summary["order_lines"] += int(o.loc[o["in_erp"], "n_lines"].sum())
-        summary["shipments"] += int((f.shipments["shipped_at"] <= as_of).sum())
-        summary["invoices"] += int((b.invoices["invoiced_at"] <= as_of).sum())
+        summary["shipments"] += int((f.shipments["shipped_at"] < as_of).sum())
+        summary["invoices"] += int((b.invoices["invoiced_at"] < as_of).sum())
         say(
             f"simulated days {days.start + 1}-{days.stop} of {config.days}: "
             f"{summary['order_lines']:,} order lines, {time.perf_counter() - t_start:.1f} s"
         )
-    if side is not None:
-        side.join(truth, carrier, edi, timings, store_counts)
+    for name in sorted(children):
+        _join(children, name, timings, store_counts, truth, carrier, edi)
+    if erp_path:
+        erp = SqliteStore(erp_path, [], fresh=False)
     wms = SqliteStore(ctx["stores"]["wms"], [], fresh=False)
     shop = SqliteStore(ctx["stores"]["shopify"], [], fresh=False)
     amazon.flush(as_of)
@@ -268,17 +292,16 @@ def _simulate(
     edi.write_anomalies(out_dir)
     say("inventory and 846s written; finishing stores")
     shopify_writer.write_payouts(shop)
-    # index builds run inside SQLite with the GIL released: the three files finish in parallel
+    # the SQLite stores carry their indexes from the start; the three files finish in parallel
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=3) as pool:
-        erp_job = (
-            pool.submit(erp.finish, erp_writer.erp_index_ddl())
-            if isinstance(erp, SqliteStore)
-            else None
+        erp_job = pool.submit(erp.finish, []) if isinstance(erp, SqliteStore) else None
+        wms_job = pool.submit(wms.finish, [])
+        shop_job = pool.submit(shop.finish, [])
+        erp_counts = _merge(
+            store_counts["erp"],
+            erp.finish(erp_writer.erp_index_ddl()) if erp_job is None else erp_job.result(),
         )
-        wms_job = pool.submit(wms.finish, wms_writer.index_ddl())
-        shop_job = pool.submit(shop.finish, shopify_writer.index_ddl())
-        erp_counts = erp.finish(erp_writer.erp_index_ddl()) if erp_job is None else erp_job.result()
         wms_counts = _merge(store_counts["wms"], wms_job.result())
         shop_counts = _merge(store_counts["shopify"], shop_job.result())
     timings["erp_finish"] = timings.get("erp_finish", 0.0) + time.perf_counter() - t

@@ -20,6 +20,7 @@ from simulator.returns import Returns
 from simulator.timing import DAY, STREAM_INVENTORY, dates, epoch, iso, rng_for, zfill
 
 WH_SHARE = np.array([0.455, 0.455, 0.09])
+ERROR_START_DAYS = 14
 
 
 class InventoryBook:
@@ -40,7 +41,7 @@ class InventoryBook:
         sh, sl = f.shipments, f.shipment_lines
         s = sl["s"].to_numpy()
         shipped_at = sh["seen_at"].to_numpy()[s]
-        vis = shipped_at <= self.as_of
+        vis = shipped_at < self.as_of
         wh = sh["warehouse_code"].map({w: i for i, w in enumerate(WAREHOUSES)}).to_numpy()[s][vis]
         item = sl["item"].to_numpy()[vis]
         q = sl["qty_base"].to_numpy()[vis]
@@ -59,7 +60,7 @@ class InventoryBook:
         np.add.at(self.transit, (j_hi[ok] + 1, wh[ok], item[ok]), -q[ok])
         rm = r.rmas
         if rm is not None and not rm.empty:
-            rv = rm[rm["receipt_at"] <= self.as_of]
+            rv = rm[rm["receipt_at"] < self.as_of]
             rwh = (
                 rv["warehouse_code"]
                 .map({w: i for i, w in enumerate(WAREHOUSES)})
@@ -92,9 +93,11 @@ class InventoryBook:
         r0 = rng_for(cfg.seed, 0, STREAM_INVENTORY)
         p = rop + order_q + r0.integers(0, 50, (3, n))
         transit = np.cumsum(self.transit[:-1], axis=0)
-        # injected book errors: a key goes wrong from its start day on; near-misses stay tiny
+        # injected book errors: a key goes wrong from its start day on (one of the first
+        # ERROR_START_DAYS, whatever the horizon, so a longer run keeps every earlier balance);
+        # near-misses stay tiny
         u = r0.random((3, n))
-        start_day = r0.integers(0, max(self.days, 1), (3, n))
+        start_day = r0.integers(0, ERROR_START_DAYS, (3, n))
         bad = u < cfg.discrepancy_rate
         small = (u >= cfg.discrepancy_rate) & (u < cfg.discrepancy_rate + 0.01)
         sign = np.where(r0.random((3, n)) < 0.5, -1, 1)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.config import SimulationConfig
-from simulator.timing import STREAM_MASTER, rng_for, upc_check_digit, zfill
+from simulator.timing import STREAM_MASTER, rng_for, strs, upc_check_digit, zfill, zpad
 
 CHANNELS = ("edi", "inside_sales", "shopify", "amazon")
 CHANNEL_SHARE = (0.34, 0.26, 0.22, 0.18)
@@ -129,11 +129,10 @@ class MasterData:
     def lot_no(self, item_idx: np.ndarray, wh_idx: np.ndarray) -> np.ndarray:
         """Lot of an item in a warehouse ('' when not lot controlled): one open lot per pair."""
         item_idx = np.asarray(item_idx)
-        lots = np.char.add(
-            np.char.add("L", zfill(item_idx.astype(str), 5)),
-            np.char.add("-", np.asarray(wh_idx).astype(str)),
-        )
-        return np.where(self.item_lot[item_idx], lots, "").astype(object)
+        if len(item_idx) == 0:
+            return np.array([], dtype=object)
+        lots = strs("L", zpad(item_idx, 5), "-", np.asarray(wh_idx, dtype=np.int64))
+        return np.where(self.item_lot[item_idx], lots, "")
 
 
 # terms: code, discount pct, discount days, net days, pay window lo/hi days (when they pay)

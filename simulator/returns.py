@@ -13,7 +13,7 @@ import pandas as pd
 
 from simulator.billing import Billing, frac
 from simulator.discrepancies import DEFECT, VARIANT, TruthLog
-from simulator.fulfilment import RULES, Counters, Fulfilment, fmt_ids
+from simulator.fulfilment import NEVER, RULES, Counters, Fulfilment, fmt_ids
 from simulator.timing import DAY, HOUR
 
 
@@ -49,7 +49,7 @@ def build_returns(
     r = pd.DataFrame(
         {
             "o": cand.index.to_numpy(),
-            "rma_no": fmt_ids("RMA", counters.take("rma", len(cand))),
+            "rma_no": fmt_ids("RMA", counters.take("rma", cand["rma_at"].to_numpy())),
             "so_no": cand["so_no"].to_numpy(),
             "customer_no": cand["customer_no"].to_numpy(),
             "channel": cand["channel"].to_numpy(),
@@ -83,7 +83,7 @@ def build_returns(
     r["qty_base"] = r["qty"] * r["factor"]
     r["expected_c"] = r["qty"] * r["price_c"]
     d = r["defect"].to_numpy()
-    never = np.iinfo(np.int64).max // 2
+    never = NEVER
     no_receipt = np.isin(
         d, [DEFECT["return_credited_not_received"], DEFECT["rma_open_past_window"]]
     )
@@ -105,17 +105,20 @@ def build_returns(
         (r["variant"].to_numpy() == VARIANT["credit_within_tol"]) & (exp > 100), exp - 25, credit
     )
     r["credit_c"] = credit.astype(np.int64)
-    r["credit_memo_no"] = fmt_ids("CM", counters.take("credit_memo", len(r)))
-    r["return_receipt_no"] = fmt_ids("RR", counters.take("return_receipt", len(r)))
+    # never-issued credits and receipts get no number ('' ids are never written anywhere)
+    cm = counters.take("credit_memo", r["credit_at"].to_numpy())
+    rr = counters.take("return_receipt", r["receipt_at"].to_numpy())
+    r["credit_memo_no"] = np.where(cm > 0, fmt_ids("CM", cm), "")
+    r["return_receipt_no"] = np.where(rr > 0, fmt_ids("RR", rr), "")
     r["edi180_at"] = r["rma_at"] - np.round((1 + 3 * frac(ex, 24)) * HOUR).astype(np.int64)
     _truth_returns(r, as_of, truth)
     return Returns(r)
 
 
 def _truth_returns(r: pd.DataFrame, as_of: int, truth: TruthLog) -> None:
-    for x in r[r["rma_at"] <= as_of].itertuples():
-        received = x.receipt_at <= as_of
-        credited = x.credit_at <= as_of
+    for x in r[r["rma_at"] < as_of].itertuples():
+        received = x.receipt_at < as_of
+        credited = x.credit_at < as_of
         docs = {"rma_no": x.rma_no, "invoice_no": x.invoice_no, "so_no": x.so_no}
         if received:
             docs["return_receipt_no"] = x.return_receipt_no

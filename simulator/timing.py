@@ -40,10 +40,21 @@ def iso(ts: np.ndarray) -> np.ndarray:
     ts = np.asarray(ts, dtype=np.int64)
     if len(ts) == 0:
         return np.array([], dtype=object)
-    if _in_range(ts):  # date per distinct day + time-of-day table
-        return _per_day(ts, lambda d: date1(d) + "T") + _clock_table()[ts % DAY]
-    txt = pa.array(np.datetime_as_string(ts.astype("datetime64[s]")))
-    return np.asarray(pc.binary_join_element_wise(txt, "Z", "").to_numpy(zero_copy_only=False))
+    return np.asarray(iso_arrow(ts).to_numpy(zero_copy_only=False))
+
+
+def iso_arrow(ts: np.ndarray) -> pa.Array:
+    """Epoch seconds → ``YYYY-MM-DDTHH:MM:SSZ`` strings (Arrow array, for ``concat_arrow``)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if len(ts) and _in_range(ts):  # date per distinct day + time-of-day table
+        day = ts // DAY
+        d0 = int(day.min())
+        days = pa.array([date1(d) + "T" for d in range(d0, int(day.max()) + 1)], pa.string())
+        return pc.binary_join_element_wise(
+            days.take(pa.array(day - d0)), _clock_arrow().take(pa.array(ts % DAY)), ""
+        )
+    txt = pa.array(np.datetime_as_string(ts.astype("datetime64[s]")), pa.string())
+    return pc.binary_join_element_wise(txt, "Z", "")
 
 
 _CLOCK: list[np.ndarray] = []
@@ -59,6 +70,19 @@ def _clock_table() -> np.ndarray:
             )
         )
     return _CLOCK[0]
+
+
+def prepare_tables() -> None:
+    """Build the formatting tables now: forked writers inherit them instead of each building
+    its own copy."""
+    _clock_arrow()
+
+
+def _clock_arrow() -> pa.Array:
+    """The ``HH:MM:SSZ`` table as an Arrow array (built once)."""
+    if len(_CLOCK) < 2:
+        _CLOCK.append(pa.array(_clock_table().tolist(), pa.string()))
+    return _CLOCK[1]
 
 
 _DATES: dict[int, str] = {}  # day number → "YYYY-MM-DD" (per-row strftime is slow)
@@ -113,14 +137,16 @@ def _per_day(ts: np.ndarray, fmt: object) -> np.ndarray:
 
 def money(cents: np.ndarray) -> np.ndarray:
     """Integer cents → decimal strings ``-12.34`` (object array), exact, no float rounding."""
+    return money_arrow(cents).to_numpy(zero_copy_only=False)
+
+
+def money_arrow(cents: np.ndarray) -> pa.Array:
+    """Integer cents → decimal strings ``-12.34`` (Arrow array), exact, no float rounding."""
     c = np.asarray(cents, dtype=np.int64)
     if len(c) == 0:
-        return np.array([], dtype=object)
-    sign = np.where(c < 0, "-", "")
+        return pa.array([], pa.string())
     a = np.abs(c)
-    whole = (a // 100).astype(str)
-    frac = zfill((a % 100).astype(str), 2)
-    return np.char.add(np.char.add(np.char.add(sign, whole), "."), frac).astype(object)
+    return concat_arrow(np.where(c < 0, "-", ""), a // 100, ".", zpad(a % 100, 2))
 
 
 def money1(cents: int) -> str:
@@ -194,9 +220,22 @@ def str_replace(values: np.ndarray, old: str, new: str) -> np.ndarray:
     values = np.asarray(values)
     if len(values) == 0:
         return np.array([], dtype=object)
-    return np.char.replace(values.astype(str), old, new).astype(object)
+    text = pc.replace_substring(to_arrow_str(values), old, new)
+    return text.to_numpy(zero_copy_only=False)
 
 
-def money_arr(cents: np.ndarray) -> np.ndarray:
-    """Integer cents → decimal strings, as a numpy unicode array (for ``concat``)."""
-    return np.asarray(money(cents)).astype(str)
+def money_arr(cents: np.ndarray) -> pa.Array:
+    """Integer cents → decimal strings, as an Arrow array (for ``concat``)."""
+    return money_arrow(cents)
+
+
+def zpad(nums: np.ndarray, width: int) -> pa.Array:
+    """Non-negative integers → zero-padded decimal strings (Arrow array): ``zfill`` in C++."""
+    return pc.utf8_lpad(
+        pc.cast(pa.array(np.asarray(nums, dtype=np.int64)), pa.string()), width, "0"
+    )
+
+
+def strs(*parts: object) -> np.ndarray:
+    """Element-wise concatenation of arrays and constants, as an object array of ``str``."""
+    return concat_arrow(*parts).to_numpy(zero_copy_only=False)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from simulator.billing import SETTLEMENT_DAYS, settlement_period
 from simulator.returns import Returns
-from simulator.timing import DAY, concat, iso, money, money1
+from simulator.timing import DAY, concat, concat_arrow, dates, money, money1
 
 COLUMNS = (
     "settlement-id",
@@ -41,6 +42,8 @@ COLUMNS = (
     "quantity-purchased",
     "promotion-id",
 )
+# "HH:MM:SS UTC" of every second of a day
+_CLOCK_UTC = pa.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d} UTC" for s in range(DAY)])
 RESERVE_PCT = 0.05
 SUBSCRIPTION_C = 3999
 
@@ -142,9 +145,8 @@ class AmazonWriter:
         if len(rows):
             amt = money(rows["amount_c"].to_numpy())
             posted = rows["posted_at"].to_numpy()
-            iso_t = iso(posted).astype(str)
-            pdates = np.array([t[:10] for t in iso_t], dtype=object)
-            ptimes = np.array([f"{t[:10]} {t[11:19]} UTC" for t in iso_t], dtype=object)
+            pdates = dates(posted)
+            ptimes = concat_arrow(pdates, " ", _CLOCK_UTC.take(pa.array(posted % DAY)))
             tt = rows["transaction_type"].to_numpy().astype(object)
             is_order = tt == "Order"
             adj = np.where(is_order, "", rows["adjustment_id"].fillna("").to_numpy().astype(object))

@@ -12,8 +12,8 @@ import pyarrow as pa
 
 from simulator.discrepancies import DEFECT, TruthLog
 from simulator.fulfilment import RULES, Fulfilment
-from simulator.master_data import MasterData
-from simulator.timing import DAY, HOUR, concat_arrow, dates, iso, money_arr
+from simulator.master_data import CARRIERS, MasterData
+from simulator.timing import DAY, HOUR, concat_arrow, dates, iso_arrow, money_arr
 
 CARRIER_NAME = {"UPSN": "UPS", "FDEG": "FedEx", "ODFL": "ODFL"}
 WH_LOC = {
@@ -75,6 +75,7 @@ class CarrierWriter:
         self._bills(sh, truth)
 
     def _tracking(self, block_no: int, sh: pd.DataFrame) -> None:
+        """One JSON line per scan event, built in Arrow and written from its buffer per file."""
         n = len(sh)
         if n == 0:
             return
@@ -82,13 +83,8 @@ class CarrierWriter:
         ex = sh["extra"].to_numpy()
         hub = (ex * 7919 % 1 * len(HUBS)).astype(int)
         st = self.master.ship_tos
-        dest = st.iloc[
-            [
-                int(x)
-                for x in np.searchsorted(st["ship_to_id"].to_numpy(), sh["ship_to_id"].to_numpy())
-            ]
-        ]
-        wh = [WH_LOC[w] for w in sh["warehouse_code"]]
+        dest = np.searchsorted(st["ship_to_id"].to_numpy(), sh["ship_to_id"].to_numpy())
+        wh = pd.Index(list(WH_LOC)).get_indexer(sh["warehouse_code"].to_numpy())
         ev_t = [ship - 1800, pick, pick + (dlv - pick) * 2 // 5, dlv - 4 * HOUR, dlv]
         status = ["pre_transit", "in_transit", "in_transit", "out_for_delivery", "delivered"]
         detail = [
@@ -105,63 +101,44 @@ class CarrierWriter:
             "Out for delivery",
             "Delivered",
         ]
-        city = [
-            np.array([w[0] for w in wh]),
-            np.array([w[0] for w in wh]),
-            np.array(HUBS, dtype=object)[hub, 0],
-            dest["city"].to_numpy(),
-            dest["city"].to_numpy(),
-        ]
-        state = [
-            np.array([w[1] for w in wh]),
-            np.array([w[1] for w in wh]),
-            np.array(HUBS, dtype=object)[hub, 1],
-            dest["state"].to_numpy(),
-            dest["state"].to_numpy(),
-        ]
-        zips = [
-            np.array([w[2] for w in wh]),
-            np.array([w[2] for w in wh]),
-            np.array(HUBS, dtype=object)[hub, 2],
-            dest["postal_code"].to_numpy(),
-            dest["postal_code"].to_numpy(),
-        ]
-        frames = []
-        for k in range(5):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "t": ev_t[k],
-                        "k": k,
-                        "s": np.arange(n),
-                        "city": city[k],
-                        "state": state[k],
-                        "zip": zips[k],
-                    }
+        # where each kind of scan happens: (table of city/state/zip, index per shipment)
+        wh_tab = [pa.array([w[c] for w in WH_LOC.values()]) for c in range(3)]
+        hub_tab = [pa.array([h[c] for h in HUBS]) for c in range(3)]
+        st_tab = [pa.array(st[c].to_numpy()) for c in ("city", "state", "postal_code")]
+        where = [(wh_tab, wh), (wh_tab, wh), (hub_tab, hub), (st_tab, dest), (st_tab, dest)]
+        signer = pa.array(['"J SMITH"', '"RECEIVING"', '"M LOPEZ"', '"DOCK 4"'])
+        # the location and signature part of each (kind, shipment): index kind * n + shipment
+        loc = pa.concat_arrays(
+            [
+                _cat(
+                    '","tracking_location":{"city":"',
+                    tab[0].take(pa.array(idx)),
+                    '","state":"',
+                    tab[1].take(pa.array(idx)),
+                    '","zip":"',
+                    tab[2].take(pa.array(idx)),
+                    '","country":"US"},"signed_by":',
+                    signer.take(pa.array((ex * 4).astype(int))) if k == 4 else "null",
                 )
-            )
-        ev = pd.concat(frames, ignore_index=True)
-        ev = ev[ev["t"].to_numpy() <= self.as_of]
-        # carriers repeat scans: ~3% of events delivered twice with the same event id
-        rep = ev[(sh["extra"].to_numpy()[ev["s"].to_numpy()] * 1e6 + ev["k"].to_numpy()) % 33 < 1]
-        ev = pd.concat([ev, rep]).sort_values(["t", "s", "k"], kind="stable")
-        s = ev["s"].to_numpy()
-        k = ev["k"].to_numpy()
-        sig = np.where(
-            k == 4,
-            np.char.add(
-                np.char.add(
-                    '"',
-                    np.array(["J SMITH", "RECEIVING", "M LOPEZ", "DOCK 4"])[
-                        (ex[s] * 4).astype(int)
-                    ],
-                ),
-                '"',
-            ),
-            "null",
+                for k, (tab, idx) in enumerate(where)
+            ]
         )
-        carrier_name = np.array([CARRIER_NAME[c] for c in sh["carrier_scac"]], dtype=object)
+        t = np.concatenate(ev_t)
+        k = np.repeat(np.arange(5), n)
+        s = np.tile(np.arange(n), 5)
+        vis = t < self.as_of
+        t, k, s = t[vis], k[vis], s[vis]
+        # carriers repeat scans: ~3% of events delivered twice with the same event id
+        rep = (ex[s] * 1e6 + k) % 33 < 1
+        t, k, s = np.r_[t, t[rep]], np.r_[k, k[rep]], np.r_[s, s[rep]]
+        # one file per (event date, carrier): events sorted by file, then by (time, shipment, kind)
+        scac = sh["carrier_scac"].to_numpy()
+        c_rank = pd.Index(sorted(set(CARRIERS))).get_indexer(scac)[s]
+        day = t // DAY
+        order = np.lexsort((k, s, t, c_rank, day))
+        t, k, s, c_rank, day = t[order], k[order], s[order], c_rank[order], day[order]
         sid = sh["shipment_id"].to_numpy()
+        carrier_name = np.array([CARRIER_NAME[c] for c in scac], dtype=object)
         # per-shipment pieces once, then gathered per event
         head = _cat('{"id":"evt_', sid, "_")
         mid = _cat(
@@ -171,48 +148,40 @@ class CarrierWriter:
             sh["tracking_no"].to_numpy(),
             '","status":"',
         )
-        tail = _cat(',"est_delivery_date":"', dates(dlv), '","shipment_reference":"', sid, '"}')
-        kinds = [
-            _cat(
-                np.array(
-                    [
-                        f'{status[k]}","status_detail":"{detail[k]}","message":"{msg[k]}","datetime":"'
-                    ]
-                )
-            )
-            for k in range(5)
-        ]
-        kind_txt = pa.concat_arrays(kinds)
+        tail = _cat(',"est_delivery_date":"', dates(dlv), '","shipment_reference":"', sid, '"}\n')
+        kind_txt = pa.array(
+            [
+                f'{status[k]}","status_detail":"{detail[k]}","message":"{msg[k]}","datetime":"'
+                for k in range(5)
+            ]
+        )
         si = pa.array(s)
         line = _cat(
             head.take(si),
             k,
             mid.take(si),
             kind_txt.take(pa.array(k)),
-            iso(ev["t"].to_numpy()),
-            '","tracking_location":{"city":"',
-            ev["city"].to_numpy(),
-            '","state":"',
-            ev["state"].to_numpy(),
-            '","zip":"',
-            ev["zip"].to_numpy(),
-            '","country":"US"},"signed_by":',
-            sig,
+            iso_arrow(t),
+            loc.take(pa.array(k * n + s)),
             tail.take(si),
         )
-        ev_day = dates(ev["t"].to_numpy())
-        scac = sh["carrier_scac"].to_numpy()[s]
-        text = np.asarray(line.to_numpy(zero_copy_only=False), dtype=object)
-        key = pd.DataFrame({"d": ev_day, "c": scac, "i": np.arange(len(ev))})
-        for (d, c), g in key.groupby(["d", "c"], sort=True):
-            path = self.out / "tracking" / d / f"{c}-{block_no:04d}.jsonl"
+        offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[
+            line.offset : line.offset + len(line) + 1
+        ]
+        data = memoryview(line.buffers()[2])
+        bounds = np.flatnonzero(
+            np.r_[True, (day[1:] != day[:-1]) | (c_rank[1:] != c_rank[:-1]), True]
+        )
+        for a, z in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            d = dates(np.array([t[a]]))[0]
+            path = self.out / "tracking" / d / f"{scac[s[a]]}-{block_no:04d}.jsonl"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(text[g["i"].to_numpy()]) + "\n")
-            self.counts[str(path.relative_to(self.out.parent))] = len(g)
+            path.write_bytes(data[offsets[a] : offsets[z]])
+            self.counts[str(path.relative_to(self.out.parent))] = z - a
 
     def _bills(self, sh: pd.DataFrame, truth: TruthLog) -> None:
         bt = self.bill_time(sh["pickup_at"].to_numpy())
-        vis = bt <= self.as_of
+        vis = bt < self.as_of
         s = sh[vis].copy()
         s["bill_at"] = bt[vis]
         s = s.sort_values(["bill_at", "carrier_scac", "shipped_at", "shipment_id"], kind="stable")
@@ -282,7 +251,7 @@ class CarrierWriter:
         cand = s[
             (s["accessorial_c"] > 0)
             & (s["defect"] != DEFECT["wms_shipment_not_posted"])
-            & (s["posted_at"] <= self.as_of)
+            & (s["posted_at"] < self.as_of)
         ]
         for x in cand.itertuples():
             over = x.bill_c - x.accrual_c

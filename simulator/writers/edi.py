@@ -29,7 +29,7 @@ from simulator.master_data import (
     MasterData,
 )
 from simulator.returns import Returns
-from simulator.timing import DAY, HOUR, concat, iso1, money1, money_arr, ymd, zfill
+from simulator.timing import DAY, HOUR, concat, iso1, money1, money_arr, strs, ymd, zfill
 from simulator.x12_writer import SEP, Group, Party, Syntax, TransactionSet, interchange
 
 FUNC = {
@@ -49,6 +49,7 @@ SET_ORDER = {
     for i, s in enumerate(("850", "820", "180", "945", "846", "855", "856", "810", "940", "997"))
 }
 US = Party(OUR_ISA_QUAL, OUR_ISA_ID)
+SENT_BEFORE_CUTOFF = 60  # the 3PL sends each day's 846 at 23:59, inside the day it reports
 
 
 @dataclass
@@ -124,7 +125,7 @@ class EdiWriter:
         self.interchanges = 0
         self.sets = 0
         self.anomalies: list[tuple[str, ...]] = []
-        self._first_inbound_997: tuple[str, int, str] | None = None
+        self._first_inbound_997: tuple[int, str, int] | None = None  # (at, partner, ISA13)
         self.items = master.items.set_index("item_no")
 
     # ------------------------------------------------------------------ documents
@@ -206,8 +207,9 @@ class EdiWriter:
             ymd(ship1[Lo]).astype(str),
         )
         s0, s1 = self._slices(Lo, edi_o)
+        # per-order fields gathered once as Python lists: indexing numpy scalars per row is slow
         cols = [
-            o[c].to_numpy()
+            o[c].to_numpy()[edi_o].tolist()
             for c in (
                 "t0",
                 "channel_order_ref",
@@ -221,11 +223,12 @@ class EdiWriter:
         ]
         qty_l = L["qty"].to_numpy()
         qsum = np.add.reduceat(qty_l, s0) if len(s0) and len(qty_l) else np.zeros(0, dtype=np.int64)
-        for j, oi in enumerate(edi_o):
-            t0, ref, cust, stx, in_erp, ack, so_no, nl = (c[oi] for c in cols)
+        for j, (oi, t0, ref, cust, stx, in_erp, ack, so_no, nl) in enumerate(
+            zip(edi_o.tolist(), *cols, strict=True)
+        ):
             p = o_partner[oi]
             a, z = s0[j], s1[j]
-            if t0 <= A:
+            if t0 < A:
                 segs = [
                     f"BEG*00*SA*{ref}**{_d(t0)}",
                     f"REF*DP*{100 + cust % 50:03d}",
@@ -235,7 +238,7 @@ class EdiWriter:
                     f"CTT*{nl}*{qsum[j]}",
                 ]
                 docs.append(Doc(p, True, int(t0), "850", ref, segs))
-            if in_erp and ack <= A:
+            if in_erp and ack < A:
                 segs = [f"BAK*00*AC*{ref}*{_d(t0)}****{so_no}", *l855[a:z], f"CTT*{nl}"]
                 docs.append(Doc(p, False, int(ack), "855", so_no, segs))
 
@@ -244,7 +247,7 @@ class EdiWriter:
         asn_at = (sh["shipped_at"].to_numpy() + (0.1 + 1.9 * frac(ex_s, 30)) * HOUR).astype(
             np.int64
         )
-        es = np.flatnonzero((sh["channel"].to_numpy() == "edi") & (asn_at <= A))
+        es = np.flatnonzero((sh["channel"].to_numpy() == "edi") & (asn_at < A))
         ss = sl["s"].to_numpy()
         S = sl[np.isin(ss, es)]
         Ss = S["s"].to_numpy()
@@ -285,10 +288,7 @@ class EdiWriter:
             uom = np.where(first_ca, "EA", uom)
             k0 = S["sl_no"].to_numpy() - 1
             hl_p = 3 + 2 * k0
-            sid_num = np.array([int(x[2:]) for x in S["shipment_id"].to_numpy()], dtype=np.int64)
-            serial = (sid_num * 100 + S["sl_no"].to_numpy()) % 500_000_000 + np.where(
-                sh["is_3pl"].to_numpy()[Ss], 500_000_000, 0
-            )
+            serial = S["sscc_serial"].to_numpy() % 10**9
             body = int("0" + GS1_PREFIX) * 10**9 + serial  # extension 0 + prefix + 9-digit serial
             chk = _gs1_check(body, 17)
             sscc = np.char.add(zfill(body.astype(str), 17), chk.astype(str))
@@ -318,7 +318,7 @@ class EdiWriter:
             a0, a1 = self._slices(Ss, es)
             tot = np.add.reduceat(qty, a0) if len(qty) else np.zeros(len(es), dtype=np.int64)
             scols = [
-                sh[c].to_numpy()
+                sh[c].to_numpy()[es].tolist()
                 for c in (
                     "shipment_id",
                     "shipped_at",
@@ -330,8 +330,9 @@ class EdiWriter:
                     "o",
                 )
             ]
-            for j, si in enumerate(es):
-                sid, shipped, wt, scac, bol, trk, whc, oi = (c[si] for c in scols)
+            for j, (si, sid, shipped, wt, scac, bol, trk, whc, oi) in enumerate(
+                zip(es.tolist(), *scols, strict=True)
+            ):
                 a, z = a0[j], a1[j]
                 if z == a:
                     continue
@@ -366,7 +367,7 @@ class EdiWriter:
 
         # ---- 810 out per EDI invoice
         e, el = b.edi810, b.edi810_lines
-        e = e[e["sent_at"] <= A]
+        e = e[e["sent_at"] < A]
         el = el[el["i"].isin(e.index)].sort_values(["i", "inv_line_no"], kind="stable")
         if len(e):
             ei = el["i"].to_numpy()
@@ -389,7 +390,7 @@ class EdiWriter:
             a0, a1 = self._slices(ei, idx)
             terms_itd = {"2/10 NET30": "ITD*08*3*2**10**30", "NET45": "ITD*01*3*****45"}
             ecols = [
-                e[c].to_numpy()
+                e[c].to_numpy().tolist()
                 for c in (
                     "invoiced_at",
                     "invoice_no",
@@ -404,8 +405,9 @@ class EdiWriter:
                 )
             ]
             cust_idx = {c: i for i, c in enumerate(m.customers["customer_no"].to_numpy())}
-            for j in range(len(e)):
-                inv_at, ino, oi, cno, terms, tds, total, dfc, isdup, sent = (c[j] for c in ecols)
+            for j, (inv_at, ino, oi, cno, terms, tds, total, dfc, isdup, sent) in enumerate(
+                zip(*ecols, strict=True)
+            ):
                 a, z = a0[j], a1[j]
                 segs = [
                     f"BIG*{_d(inv_at)}*{ino}*{_d(o_t0[oi])}*{o_ref[oi]}",
@@ -426,16 +428,16 @@ class EdiWriter:
                 docs.append(Doc(o_partner[oi], False, int(sent), "810", ino, segs, meta))
 
         # ---- 820 in per remittance
-        rem = b.remits[(b.remits["channel"] == "edi") & (b.remits["remit_at"] <= A)]
+        rem = b.remits[(b.remits["channel"] == "edi") & (b.remits["remit_at"] < A)]
         if len(rem):
             rem = rem.sort_values(["trace_no", "invoice_no"], kind="stable")
             adx = np.where(
                 rem["adx_reason"].to_numpy() != "",
-                np.char.add(
-                    np.char.add(
-                        np.char.add(SEP + "ADX*", money_arr(-rem["short_c"].to_numpy())), "*"
-                    ),
-                    rem["adx_reason"].to_numpy().astype(str),
+                strs(
+                    SEP + "ADX*",
+                    money_arr(-rem["short_c"].to_numpy()),
+                    "*",
+                    rem["adx_reason"].to_numpy(),
                 ),
                 "",
             )
@@ -474,7 +476,7 @@ class EdiWriter:
 
         # ---- 180 in per EDI return
         if not r.rmas.empty:
-            rm = r.rmas[(r.rmas["channel"] == "edi") & (r.rmas["edi180_at"] <= A)]
+            rm = r.rmas[(r.rmas["channel"] == "edi") & (r.rmas["edi180_at"] < A)]
             for x in rm.itertuples():
                 p = cust_partner[o_cust[x.o]]
                 uom = case_of[p] if x.uom == "CA" else x.uom
@@ -532,7 +534,7 @@ class EdiWriter:
             tq = T["qty"].to_numpy()
             seen_at = sh["seen_at"].to_numpy()
             cols3 = [
-                sh[c].to_numpy()
+                sh[c].to_numpy()[t3].tolist()
                 for c in (
                     "shipment_id",
                     "so_no",
@@ -546,15 +548,16 @@ class EdiWriter:
                     "bol_no",
                 )
             ]
-            for j, si in enumerate(t3):
-                sid, so_no, k, oi, shipped, _posted, wt, scac, trk, bol = (c[si] for c in cols3)
+            for j, (si, sid, so_no, k, oi, shipped, _posted, wt, scac, trk, bol) in enumerate(
+                zip(t3.tolist(), *cols3, strict=True)
+            ):
                 a, z = a0[j], a1[j]
                 if z == a:
                     continue
                 stx = o_ship_to[oi]
                 po = o_po[oi]
                 t940 = int(o_rel[oi] if k == 1 else shipped - 20 * HOUR)
-                if t940 <= A:
+                if t940 < A:
                     segs = [
                         f"W05*N*{so_no}-{k}*{po}",
                         f"N1*ST*{st_name[stx]}*UL*{st_gln[stx]}",
@@ -566,7 +569,7 @@ class EdiWriter:
                     ]
                     docs.append(Doc(p3, False, t940, "940", sid, segs))
                 t945 = int(seen_at[si])
-                if t945 <= A:
+                if t945 < A:
                     segs = [
                         f"W06*F*{so_no}-{k}*{_d(shipped)}*{sid}**{po}",
                         f"N1*ST*{st_name[stx]}*UL*{st_gln[stx]}",
@@ -584,6 +587,7 @@ class EdiWriter:
         docs = []
         p3 = THREE_PL_PARTNER[0]
         upc = self.m.items["upc"].to_numpy().astype(str)
+        # sent a minute before the cutoff, so day D's report is visible at an as_of of D + 1
         snaps = snaps[snaps["cutoff"] <= self.as_of].sort_values(["cutoff", "item"], kind="stable")
         lot = snaps["lot_no"].to_numpy().astype(str)
         lines = concat(
@@ -608,7 +612,7 @@ class EdiWriter:
                 *lines[a:z],
                 f"CTT*{z - a}",
             ]
-            docs.append(Doc(p3, True, c, "846", _d(c - DAY), segs))
+            docs.append(Doc(p3, True, c - SENT_BEFORE_CUTOFF, "846", _d(c - DAY), segs))
         return docs
 
     # ------------------------------------------------------------------ enveloping
@@ -620,7 +624,7 @@ class EdiWriter:
             for g in ic["groups"]:
                 lag = int((0.5 + 3.5 * ((g["control"] * 0.6180339887) % 1)) * HOUR)
                 at = ic["at"] + lag
-                if at > self.as_of:
+                if at >= self.as_of:
                     continue
                 rejects = [s for s in g["sets"] if s[2].get("reject")]
                 segs = [f"AK1*{g['func']}*{g['control']}"]
@@ -652,6 +656,7 @@ class EdiWriter:
         files: dict[tuple[str, bool, str], list[dict]] = defaultdict(list)
         for ic in first + second:
             files[(ic["partner"], ic["inbound"], _d(ic["at"]))].append(ic)
+        inbound_997s = []
         for (p, inbound, day), ics in sorted(files.items()):
             ics.sort(key=lambda i: (i["at"], i["control"]))
             text = "".join(i["text"] for i in ics)
@@ -677,22 +682,26 @@ class EdiWriter:
                         {"file": name, "retransmission": dup, "trace_no": t},
                         "identical interchange delivered twice",
                     )
-            if inbound and self._first_inbound_997 is None and p != THREE_PL_PARTNER[0]:
-                for i in ics:
-                    if all(g["func"] == "FA" for g in i["groups"]):
-                        self._first_inbound_997 = (p, i["control"], day)
-                        break
+            if inbound and p != THREE_PL_PARTNER[0]:
+                inbound_997s += [
+                    (i["at"], p, i["control"])
+                    for i in ics
+                    if all(g["func"] == "FA" for g in i["groups"])
+                ]
+        # the earliest, not the first in file order: a longer run only adds later interchanges
+        if self._first_inbound_997 is None and inbound_997s:
+            self._first_inbound_997 = min(inbound_997s)
         self._reuse_isa13()
 
     def _reuse_isa13(self) -> None:
         """Once per run: a partner reuses an ISA13 with different content (a duplicate 997)."""
         if self._first_inbound_997 is None or self.anomalies:
             return
-        p, ctl, day = self._first_inbound_997
+        first_at, p, ctl = self._first_inbound_997
         info = self.partners[p]
         seg = ["AK1*SH*999999999", "AK2*856*9999", "AK5*A", "AK9*A*1*1*1"]
-        at = self.as_of - 1
-        if _d(at) < day:
+        at = first_at + DAY  # a day after the original: never moves when the run is longer
+        if at >= self.as_of:
             return
         text = interchange(
             info.party,

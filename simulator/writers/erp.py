@@ -27,7 +27,8 @@ def open_erp(out_dir: Path, url: str | None) -> SqliteStore | SqlAlchemyStore:
             str(CreateTable(t).compile(dialect=sqlite.dialect())).strip()
             for t in erp_schema.metadata.sorted_tables
         ]
-        return SqliteStore(path, ddl)
+        # SQLite: secondary indexes from the start (see SqliteStore); PostgreSQL: at finish
+        return SqliteStore(path, ddl + erp_index_ddl())
     return SqlAlchemyStore(url, erp_schema.metadata)
 
 
@@ -58,6 +59,24 @@ def write_master(store: SqliteStore | SqlAlchemyStore, m: MasterData, ts: str) -
         store.append(name, out)
 
 
+_SO_COLS = [
+    "so_no", "customer_no", "ship_to_id", "channel", "customer_po", "channel_order_ref", "t0",
+    "entered", "warehouse_code", "carrier_scac", "value_c",
+]  # fmt: skip
+_LINE_COLS = [
+    "o", "so_no", "line_no", "correlation_id", "item_no", "qty", "uom", "qty_base", "price_c",
+    "ext_c", "channel_line_ref",
+]  # fmt: skip
+_SH_COLS = [
+    "o", "shipment_id", "so_no", "warehouse_code", "carrier_scac", "tracking_no", "pro_no",
+    "bol_no", "shipped_at", "is_3pl", "weight_lb", "zone", "billed_weight", "accrual_c",
+]  # fmt: skip
+_SL_COLS = [
+    "s", "sl_no", "shipment_id", "so_no", "line_no", "correlation_id", "item_no", "lot_no", "qty",
+    "uom", "qty_base",
+]  # fmt: skip
+
+
 def _c(cents: np.ndarray) -> np.ndarray:
     return np.asarray(cents, dtype=np.int64) / 100.0
 
@@ -67,11 +86,13 @@ def write_block(
 ) -> None:
     """Everything the ERP holds for this block's orders at ``as_of``."""
     o, ln, sh, sl, cf = f.orders, f.lines, f.shipments, f.shipment_lines, f.confirms
-    cf = cf[cf["posted_at"] <= as_of]
+    # only the columns written here are copied when rows are selected (the frames are wide)
+    sh = sh[_SH_COLS]
+    cf = cf[cf["posted_at"] < as_of]
     cf_sh = sh.iloc[cf["s"].to_numpy()]
     # sales orders
-    vis = o["in_erp"].to_numpy() & (o["entered"].to_numpy() <= as_of)
-    so = o[vis]
+    vis = o["in_erp"].to_numpy() & (o["entered"].to_numpy() < as_of)
+    so = o.loc[vis, _SO_COLS]
     last_post = (
         pd.Series(cf["posted_at"].to_numpy(), index=cf_sh["o"].to_numpy()).groupby(level=0).max()
     )
@@ -102,9 +123,9 @@ def write_block(
     )
     # order lines with shipped quantities posted by as_of (duplicates counted once)
     first_cf = cf[~cf["is_dup"].to_numpy()]
-    posted_sl = sl[sl["s"].isin(first_cf["s"])]
+    posted_sl = sl.loc[sl["s"].isin(first_cf["s"]), ["l", "qty_base"]]
     shipped_base = posted_sl.groupby("l")["qty_base"].sum()
-    lv = ln[vis[ln["o"].to_numpy()]]
+    lv = ln.loc[vis[ln["o"].to_numpy()], _LINE_COLS]
     qsb = shipped_base.reindex(lv.index).fillna(0).astype(np.int64).to_numpy()
     bo = (
         (o["variant"].to_numpy()[lv["o"].to_numpy()] == VARIANT["backorder"])
@@ -159,7 +180,9 @@ def write_block(
             }
         ),
     )
-    cl = sl.merge(cf[["s", "ship_confirm_no", "posted_at"]], on="s", how="inner", sort=False)
+    cl = sl[_SL_COLS].merge(
+        cf[["s", "ship_confirm_no", "posted_at"]], on="s", how="inner", sort=False
+    )
     cl = cl.sort_values(["ship_confirm_no", "sl_no"], kind="stable")
     store.append(
         "shipment_lines",
@@ -202,8 +225,8 @@ def write_block(
     )
     # invoices
     inv, il = b.invoices, b.invoice_lines
-    iv = inv["invoiced_at"].to_numpy() <= as_of
-    apps = b.applications[b.applications["applied_at"] <= as_of]
+    iv = inv["invoiced_at"].to_numpy() < as_of
+    apps = b.applications[b.applications["applied_at"] < as_of]
     paid = apps.groupby("invoice_no").agg(
         paid=("paid_c", "sum"),
         disc=("discount_c", "sum"),
@@ -260,7 +283,7 @@ def write_block(
         ),
     )
     # cash
-    rc = b.receipts[b.receipts["posted_at"] <= as_of]
+    rc = b.receipts[b.receipts["posted_at"] < as_of]
     store.append(
         "cash_receipts",
         pd.DataFrame(
@@ -296,9 +319,9 @@ def write_block(
     rm = r.rmas
     if rm.empty:
         return
-    rm = rm[rm["rma_at"] <= as_of]
-    received = rm["receipt_at"].to_numpy() <= as_of
-    credited = rm["credit_at"].to_numpy() <= as_of
+    rm = rm[rm["rma_at"] < as_of]
+    received = rm["receipt_at"].to_numpy() < as_of
+    credited = rm["credit_at"].to_numpy() < as_of
     upd_r = np.maximum.reduce(
         [
             rm["rma_at"].to_numpy(),

@@ -29,7 +29,7 @@ TRACKING_COMPANY = {"UPSN": "UPS", "FDEG": "FedEx", "ODFL": "Old Dominion"}
 
 
 def open_shopify(out_dir: Path) -> SqliteStore:
-    return SqliteStore(out_dir / "shopify" / "shopify.sqlite", DDL)
+    return SqliteStore(out_dir / "shopify" / "shopify.sqlite", DDL + index_ddl())
 
 
 def index_ddl() -> list[str]:
@@ -54,7 +54,7 @@ def write_block(
 ) -> None:
     """Orders (with fulfillments and refunds) and balance transactions of one block."""
     o = f.orders
-    so = o[(o["channel"] == "shopify") & (o["t0"] <= as_of)]
+    so = o[(o["channel"] == "shopify") & (o["t0"] < as_of)]
     if so.empty:
         return
     ln = f.lines[f.lines["o"].isin(so.index)]
@@ -62,7 +62,7 @@ def write_block(
         "o"
     )
     refunds = (
-        r.rmas[(r.rmas["channel"] == "shopify") & (r.rmas["credit_at"] <= as_of)].set_index("o")
+        r.rmas[(r.rmas["channel"] == "shopify") & (r.rmas["credit_at"] < as_of)].set_index("o")
         if not r.rmas.empty
         else pd.DataFrame()
     )
@@ -127,9 +127,9 @@ def write_block(
         fulfillments = []
         fulfillment_status = None
         sinfo = ship.get(oi)
-        if sinfo is not None and sinfo[0] <= as_of:
+        if sinfo is not None and sinfo[0] < as_of:
             shipped_at, delivered_at, scac, trk, whc = sinfo
-            delivered = delivered_at <= as_of
+            delivered = delivered_at < as_of
             fulfillments.append(
                 {
                     "id": int(4000000000000 + so_seq),
@@ -222,7 +222,7 @@ def write_block(
 
     # balance transactions: charges at checkout, refunds when credited
     tx = b.shopify_txns
-    tx = tx[tx["processed_at"] <= as_of]
+    tx = tx[tx["processed_at"] < as_of]
     seq = o["so_seq"].to_numpy()[tx["o"].to_numpy()]
     parts = [
         pd.DataFrame(
@@ -255,7 +255,7 @@ def write_block(
         )
     bt = pd.concat(parts, ignore_index=True).sort_values("id", kind="stable")
     pid, pat = payout_of(bt["processed_at"].to_numpy())
-    paid = pat <= as_of
+    paid = pat < as_of
     payloads = []
     for i, (tid, typ, oid, pr, amt, fee, src) in enumerate(
         zip(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulator.fulfilment import Fulfilment
 from simulator.returns import Returns
-from simulator.timing import iso, zfill
+from simulator.timing import iso, strs, zpad
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -45,7 +45,7 @@ TABLES = (
 
 
 def open_wms(out_dir: Path) -> SqliteStore:
-    return SqliteStore(out_dir / "wms" / "wms.sqlite", DDL)
+    return SqliteStore(out_dir / "wms" / "wms.sqlite", DDL + index_ddl())
 
 
 def index_ddl() -> list[str]:
@@ -55,8 +55,14 @@ def index_ddl() -> list[str]:
 def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> None:
     """Shipped DC shipments and received returns of one block."""
     sh = f.shipments
-    vis = (~sh["is_3pl"].to_numpy()) & (sh["shipped_at"].to_numpy() <= as_of)
-    s = sh[vis]
+    vis = (~sh["is_3pl"].to_numpy()) & (sh["shipped_at"].to_numpy() < as_of)
+    s = sh.loc[
+        vis,
+        [
+            "shipment_id", "so_no", "warehouse_code", "ship_to_id", "carrier_scac", "tracking_no",
+            "pro_no", "bol_no", "picked_at", "shipped_at", "weight_lb", "n_lines",
+        ],
+    ]  # fmt: skip
     shipped = iso(s["shipped_at"])
     store.append(
         "shipments",
@@ -80,15 +86,18 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
         ),
     )
     sl = f.shipment_lines
-    sl = sl[vis[sl["s"].to_numpy()]]
+    sl = sl.loc[
+        vis[sl["s"].to_numpy()],
+        [
+            "s", "sl_no", "shipment_id", "so_no", "line_no", "correlation_id", "item_no", "lot_no",
+            "qty", "uom", "qty_base",
+        ],
+    ]  # fmt: skip
     store.append(
         "shipment_lines",
         pd.DataFrame(
             {
-                "id": np.char.add(
-                    np.char.add(sl["shipment_id"].to_numpy().astype(str), "-"),
-                    zfill(sl["sl_no"].to_numpy().astype(str), 3),
-                ).astype(object),
+                "id": strs(sl["shipment_id"].to_numpy(), "-", zpad(sl["sl_no"].to_numpy(), 3)),
                 "shipment_id": sl["shipment_id"],
                 "order_ref": sl["so_no"],
                 "order_line_no": sl["line_no"],
@@ -105,7 +114,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
     rm = r.rmas
     if rm.empty:
         return
-    rm = rm[rm["receipt_at"] <= as_of]
+    rm = rm[rm["receipt_at"] < as_of]
     at = iso(rm["receipt_at"])
     store.append(
         "return_receipts",

@@ -72,8 +72,7 @@ def test_adding_a_day_keeps_the_earlier_days_edi_files_and_control_numbers(small
     out, _ = small_company
     longer = tmp_path / "longer"
     simulate(replace(SMALL, days=SMALL.days + 1), longer)
-    # days 1..N-1: the last day holds the run's injected ISA13-reuse file, which moves with as_of
-    before = _isa13_by_file(out, "20260109")
-    after = _isa13_by_file(longer, "20260109")
+    before = _isa13_by_file(out, "20260110")
+    after = _isa13_by_file(longer, "20260110")
     assert sum(len(v) for v in before.values()) > 50
     assert before == after
