@@ -1,6 +1,6 @@
-"""Ingestion throughput: each of the ERP, carrier and Amazon sources vs DuckDB reading natively.
+"""Ingestion throughput: each source vs DuckDB reading the same data natively.
 
-    .venv/bin/python bench/ingest_bench.py --order-lines 200000
+    .venv/bin/python bench/ingest_bench.py --order-lines 200000 [--sources erp,wms,shopify,carrier,amazon]
 
 Generates (or reuses, under ``--work``) a simulated company of about ``--order-lines`` sales
 order lines over 28 days (two Amazon settlement periods), loads each source into a fresh
@@ -11,7 +11,11 @@ fresh DuckDB file:
 - carrier: ``read_json`` / ``read_csv`` over the same files;
 - amazon: ``read_csv`` (tab-separated) over the settlement files;
 - erp: DuckDB's sqlite extension cannot be installed offline here, so the baseline is Python's
-  sqlite3 fetching every table into pyarrow and DuckDB storing it (the fastest offline reader).
+  sqlite3 fetching every table into pyarrow and DuckDB storing it (the fastest offline reader);
+- wms: the same over the WMS store the API serves (``wms/wms.sqlite``); trueup reads it over HTTP
+  from the simulator's server, started by the source itself as ``trueup run`` does;
+- shopify: the stored JSON documents fetched from ``shopify/shopify.sqlite`` and read by DuckDB's
+  ``read_json``, orders unnested into line items, fulfillments and refunds as trueup loads them.
 
 Rows/s counts input records (lines or rows read). Each trueup run includes its fixed cost (~1 s:
 pipeline state, the quarantine/audit load); imports are warmed up first. Target: >= 50% of native.
@@ -63,6 +67,9 @@ def pipeline(source: str, src: Path, work: Path) -> tuple[int, float]:
 
     data = work / f"data-{source}"
     shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    # The API sources serve the company under the data directory (no API configured).
+    (data / "sources").symlink_to(src.resolve(), target_is_directory=True)
     os.environ["TRUEUP_DATA_DIR"] = str(data)
     os.environ["TRUEUP_ERP_URL"] = f"sqlite:///{src / 'erp' / 'erp.sqlite'}"
     os.environ["TRUEUP_CARRIER_DIR"] = str(src / "carrier")
@@ -96,9 +103,12 @@ def native(source: str, src: Path, work: Path) -> tuple[int, float]:
                 f"'{src}/amazon/settlements/*.tsv', delim='\t', header=true, all_varchar=true)"
             )
             rows = con.execute("select count(*) from settlement").fetchone()[0]
+        elif source == "shopify":
+            rows = _native_shopify(con, src, work)
         else:
             rows = 0
-            lite = sqlite3.connect(src / "erp" / "erp.sqlite")
+            store = "erp/erp.sqlite" if source == "erp" else "wms/wms.sqlite"
+            lite = sqlite3.connect(src / store)
             tables = [
                 r[0] for r in lite.execute("select name from sqlite_master where type='table'")
             ]
@@ -115,12 +125,36 @@ def native(source: str, src: Path, work: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - t0
 
 
+def _native_shopify(con: duckdb.DuckDBPyConnection, src: Path, work: Path) -> int:
+    """Shopify's stored JSON documents through DuckDB's JSON reader, orders unnested."""
+    lite = sqlite3.connect(src / "shopify" / "shopify.sqlite")
+    rows = 0
+    for table in ("orders", "payouts", "balance_transactions"):
+        payloads = [r[0] for r in lite.execute(f'select payload from "{table}"')]
+        staged = work / f"native-shopify-{table}.jsonl"
+        staged.write_text("\n".join(payloads) + "\n")
+        con.execute(
+            f"create table {table} as select * from "
+            f"read_json('{staged}', format='newline_delimited')"
+        )
+        rows += len(payloads)
+    for child in ("line_items", "fulfillments", "refunds"):
+        con.execute(
+            f"create table orders__{child} as "
+            f"select id as order_id, unnest({child}, recursive := true) from orders"
+        )
+    lite.close()
+    return rows
+
+
 def warm_up(work: Path) -> None:
     """Import and exercise the pipeline once on empty folders, so timings exclude imports."""
     empty = work / "empty"
     (empty / "carrier").mkdir(parents=True, exist_ok=True)
     (empty / "amazon").mkdir(parents=True, exist_ok=True)
-    import ingestion.erp  # noqa: F401
+    import ingestion.erp
+    import ingestion.shopify
+    import ingestion.wms  # noqa: F401
 
     for source in ("carrier", "amazon"):
         pipeline(source, empty, work)

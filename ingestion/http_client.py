@@ -1,19 +1,19 @@
-"""What trueup's REST API sources (WMS, Shopify) share: retries, errors, auditing, the simulator.
+"""What trueup's REST API sources (WMS, Shopify) share: retries, refusals, pages, cursors.
 
-Both sources are declared with dlt's ``rest_api`` source; this module adds what the declaration
-cannot say:
+Both sources are plain dlt resources that walk their API page by page and yield pyarrow tables
+(:mod:`ingestion.json_pages` turns a page body into tables; dlt's dict path for JSON records
+loads a few thousand rows per second). This module has the parts around that:
 
-- **Retries** (:class:`HttpPolicy`, :func:`retrying_session`): dlt's retrying ``requests`` client
-  retries 429, 5xx, connection errors and timeouts with exponential backoff and honours
-  ``Retry-After``. ``rest_api`` builds that client with dlt's built-in defaults (60 s timeout,
-  5 attempts) unless it is given a session, so the source passes one built from trueup settings.
-- **Clear refusals** (:func:`refusal_hook`): a wrong token or an unknown endpoint fails at once
-  with :class:`SourceApiError` naming the source, resource and endpoint, instead of dlt's
-  generic ``HTTPError`` (and is never retried).
-- **Conservation and quarantine** (:func:`audit_resource`): every record on every page is counted
-  before anything can drop it; a record dlt could not load faithfully (no key, no cursor, or a
-  value its column's type cannot hold) is quarantined with its endpoint and page instead of
-  silently becoming a variant column or a dropped row.
+- **Retries** (:class:`HttpPolicy`, :func:`retrying_session`): dlt's retrying ``requests``
+  session retries 429, 5xx, connection errors and timeouts with exponential backoff and honours
+  ``Retry-After``, with trueup's settings.
+- **Clear refusals** (:func:`refusal`): a wrong token or an unknown endpoint fails at once with
+  :class:`SourceApiError` naming the source, resource and endpoint (and is never retried).
+- **Pages** (:func:`pages_of`, :class:`Prefetcher`): the next page is requested while the
+  current one is parsed and written; :func:`account_page` counts every record read and
+  quarantines the page's bad records with their endpoint and page.
+- **Cursors** (:class:`Cursor`): updated-since cursors with an overlap window, kept in dlt's
+  resource state (stored in the destination too) in dlt's own incremental layout.
 - **The simulated company** (:func:`simulator_base_url`): with no API configured, the sources read
   the simulator's own server, started once per process on a free port.
 """
@@ -21,26 +21,26 @@ cannot say:
 from __future__ import annotations
 
 import atexit
-import json
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import requests
-from dlt.common.data_types import coerce_value, py_type_to_sc_type
-from dlt.common.schema.detections import is_iso_timestamp
-from dlt.extract.items_transform import ItemTransform
-from dlt.extract.resource import DltResource
+from dlt.extract.utils import digest_dedup_value
 from dlt.sources.helpers.requests.retry import Client
 
 from ingestion.config import setting
+from ingestion.json_pages import Page, PageReader
 from ingestion.pipeline import IngestRun
 from trueup.settings import Paths
 
@@ -104,8 +104,8 @@ def retrying_session(policy: HttpPolicy) -> requests.Session:
         policy: Timeout, attempts and backoff.
 
     Returns:
-        dlt's retrying session; ``raise_for_status`` is off because ``rest_api`` raises from
-        its own response hooks, which is what lets the retry see the status.
+        dlt's retrying session. It retries on the status of a response, so ``raise_for_status``
+        is off: after the last attempt the response is returned and :func:`refusal` explains it.
     """
     client = Client(
         request_timeout=policy.timeout_s,
@@ -145,236 +145,279 @@ def endpoint_label(url: str) -> str:
     return f"GET {urlsplit(url).path}"
 
 
-def refusal_hook(source: str, resource: str, credentials_hint: str) -> Callable[..., None]:
-    """A ``rest_api`` response action that turns a final refusal into :class:`SourceApiError`.
+def refusal(
+    response: requests.Response, source: str, resource: str, credentials_hint: str
+) -> SourceApiError | None:
+    """The error for a response the source cannot use, or None for a success.
 
-    429 and 5xx are left to the retrying session (``rest_api`` raises ``HTTPError`` for them
-    after this hook, which is what the retry reacts to).
+    A 429 or 5xx reaching this point has used up every retry of the session.
 
     Args:
+        response: The final response of a request (after the session's retries).
         source: Source name, for the message.
         resource: Resource name, for the message.
         credentials_hint: How to set the credentials, quoted when they are refused.
     """
-
-    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        status = response.status_code
-        if status < 400 or status == 429 or status >= 500:
-            return
-        endpoint = endpoint_label(response.url)
-        body = response.text[:500]
-        if status in (401, 403):
-            message = (
-                f"{source} API refused the credentials for resource '{resource}' at {endpoint} "
-                f"({status}): {body}. Check the token ({credentials_hint})."
-            )
-        elif status == 404:
-            message = (
-                f"{source} API has no endpoint {endpoint} for resource '{resource}' (404): {body}. "
-                "Check the base URL and the resource list."
-            )
-        else:
-            message = (
-                f"{source} API rejected the request for resource '{resource}' at {endpoint} "
-                f"({status}): {body}"
-            )
-        raise SourceApiError(source, resource, endpoint, status, message)
-
-    return hook
+    status = response.status_code
+    if status < 400:
+        return None
+    endpoint = endpoint_label(response.url)
+    body = response.text[:500]
+    if status in (401, 403):
+        message = (
+            f"{source} API refused the credentials for resource '{resource}' at {endpoint} "
+            f"({status}): {body}. Check the token ({credentials_hint})."
+        )
+    elif status == 404:
+        message = (
+            f"{source} API has no endpoint {endpoint} for resource '{resource}' (404): {body}. "
+            "Check the base URL and the resource list."
+        )
+    elif status == 429 or status >= 500:
+        message = (
+            f"{source} API kept failing for resource '{resource}' at {endpoint} ({status}) "
+            f"after every retry: {body}"
+        )
+    else:
+        message = (
+            f"{source} API rejected the request for resource '{resource}' at {endpoint} "
+            f"({status}): {body}"
+        )
+    return SourceApiError(source, resource, endpoint, status, message)
 
 
 # --------------------------------------------------------------------------------------------
-# Conservation and quarantine
+# Pages
 
 
 @dataclass(frozen=True)
-class RecordRules:
-    """What every record of a resource must have to be loaded faithfully.
+class Endpoint:
+    """Who reads what: the names and credentials every request of one resource carries.
 
     Args:
-        key: Primary key field; a record without it cannot be merged.
-        cursor: Incremental cursor field, an ISO-8601 date or timestamp; None for a resource
-            read without a cursor.
+        source: Source name (``wms``, ``shopify``).
+        resource: Resource name, for messages and the ledger.
+        session: A retrying session (:func:`retrying_session`).
+        headers: Authentication headers.
+        credentials_hint: How to set the credentials, quoted when they are refused.
     """
 
-    key: str = "id"
-    cursor: str | None = "updated_at"
+    source: str
+    resource: str
+    session: requests.Session
+    headers: dict[str, str]
+    credentials_hint: str
 
 
-def audit_resource(
-    run: IngestRun,
-    resource: DltResource,
-    *,
-    source: str,
-    rules: RecordRules | None = None,
-    ledger_name: str | None = None,
-) -> DltResource:
-    """Count, validate and quarantine the records of a ``rest_api`` resource, page by page.
+class Prefetcher:
+    """Requests the next page on a background thread while the current one is processed.
 
-    Adds two steps to the resource: right after the HTTP pages come in (before dlt's
-    incremental filter), :class:`_PageAudit` counts every record as read and quarantines the
-    ones that cannot be loaded faithfully; after the incremental filter, :class:`_PassedCount`
-    takes back what passed, so what the filter dropped is counted as already loaded.
-
-    Args:
-        run: The run receiving counts and rejects.
-        resource: A resource built by ``rest_api_source``.
-        source: Source name.
-        rules: Required fields; default ``id`` and ``updated_at``.
-        ledger_name: The ledger entry to count under (default: the resource's name). Loaded
-            rows are counted per destination table, so a resource writing into another
-            resource's table must count under that resource.
-
-    Returns:
-        The same resource.
-    """
-    name = ledger_name or resource.name
-    run.ledger.resource(name)  # a resource that reads nothing still gets an audit row
-    # Index 0 is the paginating generator, so index 1 sees each page as it arrives.
-    resource.add_step(_PageAudit(run, source, name, rules or RecordRules()), insert_at=1)
-    resource.add_step(_PassedCount(run, name))
-    return resource
-
-
-class _PageAudit(ItemTransform[Any, dict[str, Any]]):
-    """Counts a page's records and quarantines those dlt could not load as they are.
-
-    A value whose type no longer fits its column (``"many"`` arriving in an integer column) would
-    otherwise become a variant column (``cartons__v_text``) or, under a ``discard_row`` contract,
-    vanish uncounted. Column types come from the schema dlt stored on earlier runs; a column
-    seen for the first time takes the type of its first value, as dlt's own inference does.
-    Coercible values (``"12"`` for an integer) pass: dlt coerces them the same way.
+    Waiting on the API (and the API's own work) then overlaps with parsing and writing the
+    page before; the session, its retries and its timeout are the same as for a direct call.
     """
 
-    def __init__(self, run: IngestRun, source: str, resource: str, rules: RecordRules) -> None:
-        super().__init__(lambda item: item)
-        self.run = run
-        self.source = source
-        self.resource = resource
-        self.pages = 0
-        self.rules = rules
-        self.learned: dict[str, dict[str, str]] = {}
-        self._names: dict[str, str] = {}
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"{endpoint.source}-pages")
+        self._pending: Future[requests.Response] | None = None
 
-    def __call__(self, item: Any, meta: Any = None) -> Any:
-        records = item if isinstance(item, list) else [item]
-        self.run.read(self.resource, len(records))
-        response = getattr(item, "response", None)
-        url = response.url if response is not None else ""
-        endpoint = endpoint_label(url) if url else None
-        query = urlsplit(url).query
-        schema = dlt.current.source_schema()
-        kept = []
-        for index, record in enumerate(records):
-            reason = self._problem(record, schema)
-            if reason is None:
-                kept.append(record)
-                continue
-            self.run.reject(
-                self.resource,
-                endpoint,
-                f"{query or 'first page'}; record {index}",
-                reason,
-                json.dumps(record, default=str),
-            )
-        # Provisionally "already loaded"; _PassedCount takes back whatever passes the cursor.
-        self.run.skip_duplicates(self.resource, len(kept))
-        self.pages += 1
-        read = self.run.ledger.resource(self.resource).input_records
-        self.run.note(
-            f"{self.source}.{self.resource}: {self.pages:,} pages, {read:,} records read",
-            throttle=True,
+    def request(self, url: str, params: dict[str, Any] | None = None) -> None:
+        """Start fetching ``url`` (at most one request is in flight)."""
+        endpoint = self.endpoint
+        self._pending = self._pool.submit(
+            endpoint.session.get, url, params=params, headers=endpoint.headers
         )
-        return kept or None
 
-    def _problem(self, record: Any, schema: Any) -> str | None:
-        """Why the record cannot be loaded, or None."""
-        if not isinstance(record, dict):
-            return f"record is a {type(record).__name__}, not an object"
-        key, cursor = self.rules.key, self.rules.cursor
-        if record.get(key) in (None, ""):
-            return f"missing primary key '{key}'"
-        if cursor is not None and not _is_iso(record.get(cursor)):
-            return f"'{cursor}' value {record.get(cursor)!r} is not an ISO-8601 date or timestamp"
-        return self._misfit(record, self.resource, "", schema)
+    def response(self) -> requests.Response | None:
+        """The response to the last request (raising if it is unusable), or None if none."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        response = pending.result()
+        endpoint = self.endpoint
+        problem = refusal(response, endpoint.source, endpoint.resource, endpoint.credentials_hint)
+        if problem is not None:
+            raise problem
+        return response
 
-    def _misfit(self, record: dict[str, Any], table: str, prefix: str, schema: Any) -> str | None:
-        """The first value that cannot be coerced to its column's type (nested tables too)."""
-        known = schema.tables.get(table, {}).get("columns", {})
-        learned = self.learned.setdefault(table, {})
-        for field, value in record.items():
-            if value is None:
-                continue
-            column = prefix + self._name(field, schema)
-            if isinstance(value, dict):
-                # dlt flattens a nested object into its parent's columns: a__b.
-                problem = self._misfit(value, table, column + "__", schema)
-                if problem:
-                    return problem
-                continue
-            if isinstance(value, list):
-                child = f"{table}__{column}"
-                for element in value:
-                    if isinstance(element, dict):
-                        problem = self._misfit(element, child, "", schema)
-                        if problem:
-                            return problem
-                continue
-            expected = known.get(column, {}).get("data_type") or learned.get(column)
-            found = py_type_to_sc_type(type(value))
-            if expected is None:
-                if found == "text" and (_ISO_INSTANT.match(value) or is_iso_timestamp(str, value)):
-                    found = "timestamp"  # dlt's default iso_timestamp detection
-                learned[column] = found
-                continue
-            if found == expected or (expected == "timestamp" and _ISO_INSTANT.match(str(value))):
-                continue
-            try:
-                coerce_value(expected, found, value)
-            except Exception:
-                where = column if table == self.resource else f"{table}.{column}"
-                return f"'{where}' value {value!r} does not fit the column's type {expected}"
-        return None
-
-    def _name(self, field: str, schema: Any) -> str:
-        name = self._names.get(field)
-        if name is None:
-            name = self._names[field] = schema.naming.normalize_identifier(field)
-        return name
+    def close(self) -> None:
+        """Abandon a request in flight and stop the thread."""
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _PassedCount(ItemTransform[Any, dict[str, Any]]):
-    """Takes back the provisional "already loaded" count for records that passed the cursor."""
+def pages_of(
+    endpoint: Endpoint,
+    url: str,
+    params: dict[str, Any],
+    reader: PageReader,
+    next_request: Callable[[requests.Response, Page], tuple[str, dict[str, Any] | None] | None],
+) -> Iterator[tuple[requests.Response, Page]]:
+    """Walk an endpoint's pages: fetch, parse, ask ``next_request`` for the next one, repeat.
 
-    # After dlt's incremental step (affinity 1), whatever the order steps are added in.
-    placement_affinity: ClassVar[float] = 1.5
+    Args:
+        endpoint: The resource's names and credentials.
+        url: First page's URL.
+        params: First page's query parameters.
+        reader: Parses each page into records (and sets bad ones aside).
+        next_request: ``(url, params)`` of the page after, or None after the last page.
 
-    def __init__(self, run: IngestRun, resource: str) -> None:
-        super().__init__(lambda item: item)
-        self.run = run
-        self.resource = resource
-
-    def __call__(self, item: Any, meta: Any = None) -> Any:
-        passed = len(item) if isinstance(item, list) else 1
-        self.run.ledger.resource(self.resource).duplicates_skipped -= passed
-        return item
-
-
-def _is_iso(value: object) -> bool:
-    """An ISO-8601 date or date-time string (what the cursor compares and the API filters on)."""
-    if not isinstance(value, str):
-        return False
-    if _ISO_INSTANT.match(value):
-        return True
+    Yields:
+        Each response with its parsed page, in order.
+    """
+    fetch = Prefetcher(endpoint)
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+        fetch.request(url, params)
+        while (response := fetch.response()) is not None:
+            try:
+                page = reader.parse(response.content)
+            except ValueError as exc:
+                raise SourceApiError(
+                    endpoint.source,
+                    endpoint.resource,
+                    endpoint_label(response.url),
+                    response.status_code,
+                    f"{endpoint.source} API answered {endpoint_label(response.url)} with "
+                    f"an unreadable page: {exc}",
+                ) from None
+            following = next_request(response, page)
+            if following is not None:
+                fetch.request(*following)
+            yield response, page
+    finally:
+        fetch.close()
 
 
-# Fast path for the common shape (2026-01-05T10:00:00Z, with fraction or offset).
-_ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
+def account_page(run: IngestRun, ledger: str, response: requests.Response, page: Page) -> None:
+    """Count a page's records as read and quarantine its rejected records with their page."""
+    run.read(ledger, page.read)
+    if page.rejected:
+        endpoint = endpoint_label(response.url)
+        query = urlsplit(response.url).query or "first page"
+        for bad in page.rejected:
+            run.reject(ledger, endpoint, f"{query}; record {bad.index}", bad.reason, bad.payload)
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental cursors
+
+
+class Cursor:
+    """An updated-since cursor in the resource's dlt state, with an overlap window.
+
+    The state keeps dlt's own incremental layout (``incremental.<field>.last_value`` and
+    ``unique_hashes``), so a pipeline loaded by an earlier version resumes where it stopped.
+    Each run asks for ``last_value - lag``; with no lag, records at exactly ``last_value`` that
+    were loaded before are skipped by key (dlt's boundary deduplication); with a lag the
+    overlap is re-read and the merge makes it upserts.
+
+    Args:
+        column: Cursor column (``updated_at``, ``date``).
+        initial: Where the first run starts (ISO-8601).
+        lag: Overlap, seconds for a timestamp cursor, days for a date cursor.
+        key: Primary key column, for the boundary deduplication.
+    """
+
+    def __init__(self, column: str, *, initial: str, lag: float, key: str = "id") -> None:
+        self.column = column
+        self.key = key
+        self.lag = lag
+        self.is_date = len(initial) == 10
+        state = dlt.current.resource_state().setdefault("incremental", {})
+        self.state = state.setdefault(column, {"initial_value": initial, "last_value": None})
+        last = self.state.get("last_value")
+        self.last = _instant(last) if last else None
+        self.hashes = set(self.state.get("unique_hashes") or []) if not lag else set()
+        self.start = self.last if self.last is not None else _instant(initial)
+        if self.last is not None and lag:
+            self.start -= timedelta(days=lag) if self.is_date else timedelta(seconds=lag)
+        self._max: datetime | None = None
+        self._at_max: set[str] = set()
+        self._cap: datetime | None = None
+
+    @property
+    def start_param(self) -> str:
+        """The value of the API's updated-since parameter."""
+        return _iso(self.start, self.is_date)
+
+    def admit(self, table: pa.Table) -> tuple[pa.Table, int]:
+        """Drop rows before the start and, without overlap, rows loaded at the last value.
+
+        Returns:
+            The rows to load and how many were dropped as already loaded.
+        """
+        values = self._values(table)
+        if self.is_date:
+            start = pa.scalar(self.start.date(), pa.date32())
+        else:
+            start = pa.scalar(self.start, values.type)
+        keep = pc.greater_equal(values, start)
+        if self.hashes and self.last is not None:
+            last = pa.scalar(self.last.date() if self.is_date else self.last, values.type)
+            at_last = pc.equal(values, last)
+            if pc.any(at_last).as_py():
+                keys = table.column(self.key).filter(at_last).to_pylist()
+                seen = [digest_dedup_value(k) in self.hashes for k in keys]
+                mask = np.zeros(len(table), dtype=bool)
+                mask[np.flatnonzero(at_last.to_numpy(zero_copy_only=False))] = seen
+                keep = pc.and_(keep, pc.invert(pa.array(mask)))
+        kept = table.filter(keep) if not pc.all(keep).as_py() else table
+        return kept, len(table) - len(kept)
+
+    def advance(self, table: pa.Table) -> None:
+        """Move the cursor over rows about to be loaded."""
+        if len(table) == 0:
+            return
+        values = self._values(table)
+        top = pc.max(values).as_py()
+        if top is None:
+            return
+        top = _instant(top.isoformat()) if self.is_date else top
+        if self._max is None or top > self._max:
+            self._max, self._at_max = top, set()
+        if top == self._max:
+            scalar = pa.scalar(top.date() if self.is_date else top, values.type)
+            keys = table.column(self.key).filter(pc.equal(values, scalar)).to_pylist()
+            self._at_max.update(digest_dedup_value(k) for k in keys)
+
+    def _values(self, table: pa.Table) -> pa.ChunkedArray:
+        values = table.column(self.column)
+        if self.is_date and not pa.types.is_date32(values.type):
+            return pc.cast(values, pa.date32())  # dates are parsed as text, then typed
+        return values
+
+    def hold_before(self, value: datetime) -> None:
+        """Keep the cursor at or before ``value`` so the next run reads that record again."""
+        self._cap = value if self._cap is None else min(self._cap, value)
+
+    def save(self) -> None:
+        """Store the new last value (never moving back) in the resource state."""
+        if self._max is None:
+            return
+        new, hashes = self._max, self._at_max
+        if self._cap is not None and self._cap <= new:
+            new, hashes = self._cap, set()
+        if self.last is not None and new < self.last:
+            return
+        if self.last is not None and new == self.last:
+            hashes = hashes | self.hashes
+        self.state["last_value"] = _iso(new, self.is_date)
+        self.state["unique_hashes"] = sorted(hashes) if not self.lag else []
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _iso(value: datetime, is_date: bool) -> str:
+    if is_date:
+        return value.date().isoformat()
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,7 +432,8 @@ def simulator_base_url(paths: Paths, token: str, *, store: str) -> str:
     """The simulated company's API server for ``paths``, started on first use.
 
     One server per data directory and token serves every REST source of the process and stops
-    at exit: the server re-reads a store the simulator rewrites, so it never goes stale.
+    at exit: the server re-reads a store the simulator rewrites, so it never goes stale. It runs
+    in a child process, so serving pages does not take turns with reading them.
 
     Args:
         paths: Data-directory layout; the company is ``paths.sources``.
@@ -403,7 +447,7 @@ def simulator_base_url(paths: Paths, token: str, *, store: str) -> str:
     Raises:
         FileNotFoundError: The store has not been simulated.
     """
-    from simulator.server import running_server
+    from simulator.server import running_server_process
 
     company = paths.sources.resolve()
     if not (company / store).exists():
@@ -414,9 +458,7 @@ def simulator_base_url(paths: Paths, token: str, *, store: str) -> str:
     with _SIMULATORS_LOCK:
         key = (company, token)
         if key not in _SIMULATORS:
-            _SIMULATORS[key] = _SHUTDOWN.enter_context(
-                running_server(company, token=token, quiet=True)
-            )
+            _SIMULATORS[key] = _SHUTDOWN.enter_context(running_server_process(company, token))
         return _SIMULATORS[key]
 
 

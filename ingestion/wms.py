@@ -2,14 +2,18 @@
 
 ``GET <base_url><resource>?updated_since=ISO&page=N&page_size=K`` with a bearer token; the body
 is ``{"data": [...], "page": N, "total_pages": T, ...}`` with rows ordered by
-``(updated_at, id)`` (see ``docs/simulated-company.md``). Declared with dlt's ``rest_api``
-source:
+``(updated_at, id)`` (see ``docs/simulated-company.md``). Each resource is a dlt resource
+yielding one pyarrow table per page (:mod:`ingestion.json_pages`):
 
-- page-number pagination (``page`` from 1, stop at ``total_pages``);
+- page-number pagination (``page`` from 1, stop at ``total_pages``), the next page requested
+  while the current one is parsed;
 - incremental on ``updated_at``: the cursor lives in dlt state (also stored in the destination),
   and every run asks for ``updated_since = last cursor - overlap``. The overlap re-reads the
   last moments of the previous run, so a row committed late with an earlier or equal timestamp
-  is not missed; ``merge`` on ``id`` makes re-read rows upserts, never duplicates;
+  is not missed; ``merge`` on ``id`` makes re-read rows upserts, never duplicates (the newest
+  ``updated_at`` wins when a run reads a row twice);
+- columns typed as declared in :data:`COLUMNS` (the raw tables' types); a new field is added
+  as dlt would type it, a value that does not fit its column quarantines its record;
 - retries, refusals, conservation and quarantine from :mod:`ingestion.http_client`.
 
 With no API configured, the simulated company's server is started (once per process) and read.
@@ -17,19 +21,26 @@ With no API configured, the simulated company's server is started (once per proc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import dlt
+import pyarrow as pa
+import requests
+from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
 
 from ingestion.config import setting, setting_list
 from ingestion.http_client import (
+    Cursor,
+    Endpoint,
     HttpPolicy,
-    audit_resource,
-    refusal_hook,
+    account_page,
+    pages_of,
     retrying_session,
     simulator_base_url,
 )
+from ingestion.json_pages import Page, PageReader, Rules, batches, declare
 from ingestion.pipeline import IngestResult, IngestRun, Progress
 from trueup.settings import Paths
 
@@ -44,8 +55,77 @@ RESOURCES = (
 SIMULATOR_PREFIX = "/wms/api/v1/"
 PAGE_SIZE = 5000  # the API's maximum: fewer round trips, ~1 MB pages
 OVERLAP_SECONDS = 300.0
+BATCH_ROWS = 50_000  # rows per table handed to dlt: its cost per item is fixed
 INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 _TOKEN_HINT = "TRUEUP_WMS_TOKEN or SOURCES__WMS__API_TOKEN"
+_TS, _TEXT, _INT, _FLOAT = "timestamp", "text", "bigint", "double"
+# The columns of each resource and their types in raw_wms (snapshot_date is a date-only text).
+COLUMNS: dict[str, dict[str, str]] = {
+    "shipments": {
+        "updated_at": _TS,
+        "id": _TEXT,
+        "order_ref": _TEXT,
+        "warehouse_code": _TEXT,
+        "ship_to_id": _TEXT,
+        "carrier_scac": _TEXT,
+        "tracking_no": _TEXT,
+        "pro_no": _TEXT,
+        "bol_no": _TEXT,
+        "status": _TEXT,
+        "picked_at": _TS,
+        "shipped_at": _TS,
+        "weight_lb": _FLOAT,
+        "line_count": _INT,
+    },
+    "shipment_lines": {
+        "updated_at": _TS,
+        "id": _TEXT,
+        "shipment_id": _TEXT,
+        "order_ref": _TEXT,
+        "order_line_no": _INT,
+        "correlation_id": _TEXT,
+        "item_no": _TEXT,
+        "lot_no": _TEXT,
+        "qty": _INT,
+        "uom": _TEXT,
+        "qty_base": _INT,
+    },
+    "inventory_snapshots": {
+        "updated_at": _TS,
+        "id": _TEXT,
+        "snapshot_date": _TEXT,
+        "warehouse_code": _TEXT,
+        "item_no": _TEXT,
+        "lot_no": _TEXT,
+        "on_hand_base": _INT,
+    },
+    "inventory_movements": {
+        "updated_at": _TS,
+        "id": _TEXT,
+        "moved_at": _TS,
+        "warehouse_code": _TEXT,
+        "item_no": _TEXT,
+        "lot_no": _TEXT,
+        "movement_type": _TEXT,
+        "qty_base": _INT,
+        "reference": _TEXT,
+    },
+    "return_receipts": {
+        "updated_at": _TS,
+        "id": _TEXT,
+        "rma_no": _TEXT,
+        "correlation_id": _TEXT,
+        "warehouse_code": _TEXT,
+        "item_no": _TEXT,
+        "qty": _INT,
+        "uom": _TEXT,
+        "qty_base": _INT,
+        "condition": _TEXT,
+        "received_at": _TS,
+    },
+}
+# Any other resource: the key and the cursor, the rest as the records bring it.
+_MINIMAL = {"updated_at": _TS, "id": _TEXT}
 
 
 def wms_source(
@@ -74,52 +154,77 @@ def wms_source(
         A dlt source named ``wms`` with one merge resource per API resource.
     """
     base_url = base_url if base_url.endswith("/") else base_url + "/"
-    config: RESTAPIConfig = {
-        "client": {
-            "base_url": base_url,
-            "auth": {"type": "bearer", "token": api_token},
-            "session": retrying_session(http or HttpPolicy()),
+    headers = {"Authorization": f"Bearer {api_token}"}
+    chosen = [
+        _resource(
+            run, name, base_url + name, http or HttpPolicy(), headers, page_size, overlap_seconds
+        )
+        for name in resources
+    ]
+    return dlt.source(_wms, name=SOURCE)(chosen)
+
+
+def _wms(resources: list[DltResource]) -> list[DltResource]:
+    return resources
+
+
+def _resource(
+    run: IngestRun,
+    name: str,
+    url: str,
+    http: HttpPolicy,
+    headers: dict[str, str],
+    page_size: int,
+    overlap_seconds: float,
+) -> DltResource:
+    """One WMS resource: every page since the cursor, as arrow tables merged on ``id``."""
+    run.ledger.resource(name)  # a resource that reads nothing still gets an audit row
+    first: dict[str, Any] = {}  # the first page's parameters, once the cursor is known
+
+    def following(response: requests.Response, page: Page) -> tuple[str, dict[str, Any]] | None:
+        number, total = page.meta.get("page"), page.meta.get("total_pages")
+        if not isinstance(number, int) or not isinstance(total, int) or number >= total:
+            return None
+        return url, {**first, "page": number + 1}
+
+    def pages() -> Iterator[pa.Table]:
+        schema = dlt.current.source_schema()
+        reader = PageReader(
+            "data", declare(name, COLUMNS.get(name, _MINIMAL), schema.naming), Rules(), schema
+        )
+        cursor = Cursor("updated_at", initial=INITIAL_CURSOR, lag=overlap_seconds)
+        first.update(updated_since=cursor.start_param, page=1, page_size=page_size)
+        # A session per resource: dlt reads resources in turns, each with its own page thread.
+        endpoint = Endpoint(SOURCE, name, retrying_session(http), headers, _TOKEN_HINT)
+
+        def admitted() -> Iterator[pa.Table]:
+            walk = pages_of(endpoint, url, dict(first), reader, following)
+            for count, (response, page) in enumerate(walk, 1):
+                account_page(run, name, response, page)
+                records, skipped = cursor.admit(pa.Table.from_struct_array(page.records))
+                run.skip_duplicates(name, skipped)
+                cursor.advance(records)
+                run.note(
+                    f"{SOURCE}.{name}: {count:,} pages, "
+                    f"{run.ledger.resource(name).input_records:,} records read",
+                    throttle=True,
+                )
+                yield records
+
+        for records in batches(admitted(), BATCH_ROWS):
+            yield reader.tables(records.to_struct_array().combine_chunks())[name]
+        cursor.save()
+
+    return dlt.resource(
+        pages,
+        name=name,
+        write_disposition="merge",
+        primary_key="id",
+        file_format="parquet",
+        columns={
+            "updated_at": {"data_type": "timestamp", "dedup_sort": "desc"},
         },
-        "resource_defaults": {
-            "primary_key": "id",
-            "write_disposition": "merge",
-            # JSON records through dlt's default insert-values writer load ~3k rows/s; parquet
-            # is ~8x faster into DuckDB (STACK-NOTES).
-            "file_format": "parquet",
-            "columns": {"updated_at": {"data_type": "timestamp"}},
-            "endpoint": {
-                "data_selector": "data",
-                "params": {"page_size": page_size},
-                # A dict, not an instance: each resource then gets its own paginator state.
-                "paginator": {
-                    "type": "page_number",
-                    "base_page": 1,
-                    "page_param": "page",
-                    "total_path": "total_pages",
-                },
-                "incremental": {
-                    "cursor_path": "updated_at",
-                    "start_param": "updated_since",
-                    "initial_value": INITIAL_CURSOR,
-                    "lag": overlap_seconds,
-                },
-            },
-        },
-        "resources": [
-            {
-                "name": name,
-                "endpoint": {
-                    "path": name,
-                    "response_actions": [refusal_hook(SOURCE, name, _TOKEN_HINT)],
-                },
-            }
-            for name in resources
-        ],
-    }
-    source = rest_api_source(config, name=SOURCE)
-    for resource in source.resources.values():
-        audit_resource(run, resource, source=SOURCE)
-    return source
+    )
 
 
 def build_source(

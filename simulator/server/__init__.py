@@ -10,7 +10,15 @@ Programmatic use::
         ...  # url == "http://127.0.0.1:<free port>"
 """
 
-from .app import DEFAULT_TOKEN, HOST, TrueupServer, make_server, running_server, serve_forever
+from .app import (
+    DEFAULT_TOKEN,
+    HOST,
+    TrueupServer,
+    make_server,
+    running_server,
+    running_server_process,
+    serve_forever,
+)
 from .faults import FAULT_KINDS, FaultPlan
 
 __all__ = [
@@ -21,5 +29,6 @@ __all__ = [
     "TrueupServer",
     "make_server",
     "running_server",
+    "running_server_process",
     "serve_forever",
 ]

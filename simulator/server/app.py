@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client walking pages reuses its connection
     server_version = "trueup-simulator/1.0"
     timeout = 60  # seconds an idle keep-alive connection is kept
+    # Headers and body are two writes; with Nagle's algorithm the body can wait for the
+    # client's delayed ACK of the headers (40 ms a page on Linux).
+    disable_nagle_algorithm = True
     server: TrueupServer
 
     def do_GET(self) -> None:
@@ -356,3 +361,72 @@ def running_server(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running_server_process(
+    data_dir: Path, token: str = DEFAULT_TOKEN, *, start_timeout: float = 30.0
+) -> Iterator[str]:
+    """Run the server in a child process for the duration of a ``with`` block.
+
+    A client in the same process as the server shares one interpreter lock with it, so serving
+    and reading pages take turns; a child process serves on another core. The child stops with
+    the block, and on its own if this process dies (it watches its parent).
+
+    Yields:
+        The base URL, ``http://127.0.0.1:PORT`` (a free port).
+
+    Raises:
+        RuntimeError: The child did not start listening.
+    """
+    env = {**os.environ, "TRUEUP_SERVE_DATA": str(data_dir), "TRUEUP_SERVE_TOKEN": token}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from simulator.server.app import _serve_for_parent as s; s()"],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        line = _first_line(child, start_timeout)
+        marker = "listening on "
+        if marker not in line:
+            raise RuntimeError(f"simulator server did not start: {line.strip() or 'no output'}")
+        yield line.split(marker, 1)[1].strip()
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+def _first_line(child: subprocess.Popen, timeout: float) -> str:
+    assert child.stdout is not None
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(child.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return box[0] if box else ""
+
+
+def _serve_for_parent() -> None:
+    """The child of :func:`running_server_process`: serve until told to stop or orphaned."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="trueup-serve-parent", daemon=True).start()
+    serve_forever(
+        Path(os.environ["TRUEUP_SERVE_DATA"]),
+        port=0,
+        token=os.environ["TRUEUP_SERVE_TOKEN"],
+        quiet=True,
+    )

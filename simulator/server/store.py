@@ -103,7 +103,8 @@ class SqliteStore:
         )
 
     def _inspect(self) -> dict[str, tuple[str, ...]]:
-        """Read the catalogue; make sure each ``(updated_at, id)`` ordering is an index scan."""
+        """Read the catalogue; make sure each page is an index range (``(updated_at, id)``, and
+        ``(payout_id, updated_at, id)`` where transactions are read per payout)."""
         conn = self._open()
         try:
             names = [
@@ -118,10 +119,18 @@ class SqliteStore:
                 for name in names
                 if _IDENTIFIER.fullmatch(name)
             }
-            unindexed = [
-                name
+            unindexed: list[tuple[str, tuple[str, ...]]] = [
+                (name, ("updated_at", "id"))
                 for name, columns in tables.items()
                 if {"id", "updated_at"} <= set(columns) and not _ordered_by_index(conn, name)
+            ]
+            # Shopify's transactions are read per payout: without an index led by payout_id
+            # every page scans the table up to its payout, and a full read is quadratic.
+            unindexed += [
+                (name, ("payout_id", "updated_at", "id"))
+                for name, columns in tables.items()
+                if {"id", "updated_at", "payout_id"} <= set(columns)
+                and not _filtered_by_index(conn, name, "payout_id")
             ]
         finally:
             conn.close()
@@ -129,29 +138,30 @@ class SqliteStore:
             self._add_indexes(unindexed)
         return tables
 
-    def _add_indexes(self, tables: list[str]) -> None:
+    def _add_indexes(self, indexes: list[tuple[str, tuple[str, ...]]]) -> None:
+        described = ", ".join(f"{name}({', '.join(columns)})" for name, columns in indexes)
         if not self.index_missing:
             self._log(
-                f"warning: {self.path}: no (updated_at, id) index on {', '.join(tables)}; "
-                "every page will sort the table"
+                f"warning: {self.path}: no index on {described}; pages will scan or sort the table"
             )
             return
         try:
             conn = sqlite3.connect(self.path, timeout=5.0)
             try:
-                for name in tables:
+                for name, columns in indexes:
+                    index = quote(f"ix_{name}__{'_'.join(columns)}")
                     conn.execute(
-                        f"CREATE INDEX IF NOT EXISTS {quote('ix_' + name + '__updated_at_id')} "
-                        f"ON {quote(name)} (updated_at, id)"
+                        f"CREATE INDEX IF NOT EXISTS {index} ON {quote(name)} "
+                        f"({', '.join(quote(c) for c in columns)})"
                     )
-                    self._log(f"{self.path}: indexed {name}(updated_at, id) for pagination")
+                    self._log(f"{self.path}: indexed {name}({', '.join(columns)}) for pagination")
                 conn.commit()
             finally:
                 conn.close()
         except sqlite3.Error as exc:
             self._log(
-                f"warning: {self.path}: cannot index {', '.join(tables)} ({exc}); "
-                "every page will sort the table"
+                f"warning: {self.path}: cannot index {described} ({exc}); "
+                "pages will scan or sort the table"
             )
 
     # -- public -----------------------------------------------------------------------------
@@ -224,6 +234,16 @@ def _ordered_by_index(conn: sqlite3.Connection, table: str) -> bool:
         "ORDER BY updated_at, id LIMIT 1"
     ).fetchall()
     return not any("TEMP B-TREE" in str(row[-1]) for row in plan)
+
+
+def _filtered_by_index(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    plan = conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT * FROM {quote(table)} WHERE {quote(column)} = 0 "
+        "ORDER BY updated_at, id LIMIT 1"
+    ).fetchall()
+    return any(f"({column}=?)" in str(row[-1]) for row in plan) and not any(
+        "TEMP B-TREE" in str(row[-1]) for row in plan
+    )
 
 
 def _drain(pool: queue.SimpleQueue) -> None:

@@ -4,6 +4,10 @@ The contract is page numbers, so a page is ``LIMIT/OFFSET`` over the ``(updated_
 index; skipping index entries costs no table reads (about 40 ms per million skipped). A client
 walking pages in order gets keyset speed anyway: the last key of every page served is
 remembered, and page N+1 then starts from page N's last key instead of counting from the top.
+
+Rows are encoded to JSON by SQLite itself (``json_object``), about five times faster than
+building dicts for ``json.dumps``; reals keep SQLite's 15 significant digits. A table holding a
+BLOB (which ``json_object`` refuses) is encoded in Python, the BLOB as hex.
 """
 
 from __future__ import annotations
@@ -67,15 +71,21 @@ def handle(store: SqliteStore, resource: str, params: dict[str, str]) -> Respons
     except StoreMissing:
         raise error(503, "unavailable", "the WMS store has not been written yet") from None
     total_pages = math.ceil(total / page_size)
-    body = {
-        "data": data,
+    tail = {
         "page": page,
         "page_size": page_size,
         "total_pages": total_pages,
         "total": total,
         "next_page": page + 1 if page < total_pages else None,
     }
-    response = Response(200, json.dumps(body, separators=(",", ":"), default=_jsonable).encode())
+    # {"data": [...], "page": ...}: rows already encoded are spliced in, never re-encoded.
+    body = (
+        b'{"data":['
+        + b",".join(data)
+        + b"],"
+        + json.dumps(tail, separators=(",", ":"))[1:].encode()
+    )
+    response = Response(200, body)
     response.rows = len(data)
     return response
 
@@ -88,7 +98,7 @@ def _page(
     bound: str | None,
     page: int,
     page_size: int,
-) -> tuple[list[dict], int]:
+) -> tuple[list[bytes], int]:
     where, args = ("updated_at >= ?", [bound]) if bound is not None else ("1", [])
     count_key = ("wms-count", table, bound)
     total = view.cached(count_key)
@@ -102,21 +112,31 @@ def _page(
         return [], total
     after = view.cached(("wms-after", table, bound, page_size, page - 1)) if page > 1 else None
     if after is not None:
-        sql = (
-            f"SELECT * FROM {quote(table)} WHERE {where} AND (updated_at, id) > (?, ?) "
-            "ORDER BY updated_at, id LIMIT ?"
-        )
-        rows = conn.execute(sql, [*args, *after, page_size]).fetchall()
+        rest = f"WHERE {where} AND (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?"
+        rest_args = [*args, *after, page_size]
     else:
-        sql = f"SELECT * FROM {quote(table)} WHERE {where} ORDER BY updated_at, id LIMIT ? OFFSET ?"
-        rows = conn.execute(sql, [*args, page_size, offset]).fetchall()
+        rest = f"WHERE {where} ORDER BY updated_at, id LIMIT ? OFFSET ?"
+        rest_args = [*args, page_size, offset]
+    fields = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', {quote(c)}" for c in columns)
+    try:
+        rows = conn.execute(
+            f"SELECT updated_at, id, json_object({fields}) FROM {quote(table)} {rest}", rest_args
+        ).fetchall()
+        data = [row[2].encode() for row in rows]
+    except sqlite3.OperationalError:  # a BLOB somewhere on the page
+        rows = conn.execute(f"SELECT * FROM {quote(table)} {rest}", rest_args).fetchall()
+        data = [
+            json.dumps(dict(zip(columns, row, strict=True)), default=_jsonable).encode()
+            for row in rows
+        ]
+        at, key = columns.index("updated_at"), columns.index("id")
+        rows = [(row[at], row[key]) for row in rows]
     if rows:
-        last = rows[-1]
-        key = (last[columns.index("updated_at")], last[columns.index("id")])
+        key = (rows[-1][0], rows[-1][1])
         # A NULL updated_at sorts first but compares as unknown, so it cannot be a keyset start.
         if key[0] is not None:
             view.remember(("wms-after", table, bound, page_size, page), key)
-    return [dict(zip(columns, row, strict=True)) for row in rows], total
+    return data, total
 
 
 def _int_param(

@@ -304,3 +304,128 @@ def test_a_charge_not_yet_paid_out_is_loaded_then_takes_its_payout_when_paid(
     assert warehouse("SELECT count(*) FROM raw_shopify.balance_transactions WHERE id = 900001") == [
         (1,)
     ]
+
+
+def _orphans(warehouse: Callable[[str], list[tuple]]) -> int:
+    """Child rows whose parent row is gone, over every child table loaded."""
+    loaded = {
+        name
+        for (name,) in warehouse(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_shopify'"
+        )
+    }
+    pairs = [
+        ("orders__line_items", "orders"),
+        ("orders__fulfillments", "orders"),
+        ("orders__refunds", "orders"),
+        ("orders__refunds__refund_line_items", "orders__refunds"),
+    ]
+    return sum(
+        warehouse(
+            f"SELECT count(*) FROM raw_shopify.{child} c LEFT JOIN raw_shopify.{parent} p "
+            "ON p._dlt_id = c._dlt_parent_id WHERE p._dlt_id IS NULL"
+        )[0][0]
+        for child, parent in pairs
+        if child in loaded
+    )
+
+
+def test_an_order_that_loses_every_child_row_of_a_kind_keeps_none_of_the_old_ones(
+    paths: Paths, shop_url: str, store: ShopifyStore, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    later = store.max_updated + timedelta(hours=1)
+    store.put("orders", [_order(6, later, line_items=3, refunded=True)])
+    _load(paths, shop_url, resources=["orders"], overlap_seconds=0)
+    store.put("orders", [_order(6, later + timedelta(hours=1), line_items=0)])
+
+    second = _load(paths, shop_url, resources=["orders"], overlap_seconds=0)
+
+    assert second.audit("orders").loaded == 1
+    _assert_balanced(second)
+    per_order = (
+        "SELECT count(*) FROM raw_shopify.{} c JOIN raw_shopify.orders o "
+        "ON c._dlt_root_id = o._dlt_id WHERE o.id = 5000006"
+    )
+    assert warehouse(per_order.format("orders__line_items")) == [(0,)]
+    assert warehouse(per_order.format("orders__refunds")) == [(0,)]
+    assert warehouse(per_order.format("orders__refunds__refund_line_items")) == [(0,)]
+    assert warehouse(per_order.format("orders__fulfillments")) == [(1,)]
+    assert warehouse("SELECT count(*) FROM raw_shopify.orders__line_items") == [(ORDERS - 1,)]
+    assert _orphans(warehouse) == 0
+    # The tombstones that deleted the old rows are not kept.
+    assert warehouse(
+        "SELECT count(*) FROM raw_shopify.orders__refunds WHERE _dlt_deleted IS NOT NULL"
+    ) == [(0,)]
+
+
+def test_a_new_field_in_a_nested_object_becomes_a_column_of_its_child_table(
+    paths: Paths, shop_url: str, store: ShopifyStore, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    order = _order(ORDERS + 1, store.max_updated, line_items=2)
+    order["line_items"][0]["gift_card"] = True
+    order["customer"] = {"id": 77, "company": "ACME"}
+    store.put("orders", [order])
+
+    result = _load(paths, shop_url, resources=["orders"])
+
+    assert result.audit("orders").loaded == ORDERS + 1
+    _assert_balanced(result)
+    assert warehouse(
+        "SELECT l.gift_card FROM raw_shopify.orders__line_items l JOIN raw_shopify.orders o "
+        "ON l._dlt_parent_id = o._dlt_id WHERE o.id = 5000038 ORDER BY l._dlt_list_idx"
+    ) == [(True,), (None,)]
+    assert warehouse(
+        "SELECT customer__id, customer__company FROM raw_shopify.orders WHERE id = 5000038"
+    ) == [(77, "ACME")]
+
+
+def test_an_order_with_a_misfit_value_in_a_line_item_is_quarantined_whole(
+    paths: Paths, shop_url: str, store: ShopifyStore, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    order = _order(ORDERS + 1, store.max_updated, line_items=2)
+    order["line_items"][1]["quantity"] = "many"
+    store.put("orders", [order])
+
+    result = _load(paths, shop_url, resources=["orders"])
+
+    orders = result.audit("orders")
+    assert (orders.input_records, orders.loaded, orders.quarantined) == (ORDERS + 1, ORDERS, 1)
+    _assert_balanced(result)
+    [(endpoint, locator, reason, payload)] = warehouse(
+        "SELECT file_or_endpoint, locator, reason, raw_payload FROM raw_quarantine.rejected_records"
+    )
+    assert endpoint == "GET /admin/api/2024-10/orders.json"
+    assert "record" in locator
+    assert "orders__line_items.quantity" in reason and "'many'" in reason
+    assert json.loads(payload)["id"] == 5_000_000 + ORDERS + 1
+    # Neither the order nor any of its line items is loaded.
+    assert warehouse("SELECT count(*) FROM raw_shopify.orders__line_items") == [(ORDERS,)]
+
+
+def test_orders_loaded_as_dlt_nested_tables_by_an_earlier_version_are_reloaded_once(
+    paths: Paths, shop_url: str, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    import dlt
+
+    from ingestion.pipeline import make_pipeline
+
+    @dlt.resource(name="orders", write_disposition="merge", primary_key="id")
+    def orders() -> Iterator[list[dict]]:
+        yield [_order(i, START + timedelta(hours=i), line_items=2) for i in range(1, 4)]
+
+    def shopify() -> object:
+        return orders
+
+    make_pipeline("shopify", paths).run(dlt.source(shopify, name="shopify")())
+
+    first = _load(paths, shop_url, resources=["orders"], overlap_seconds=0)
+    second = _load(paths, shop_url, resources=["orders"], overlap_seconds=0)
+
+    assert first.audit("orders").loaded == ORDERS
+    _assert_balanced(first)
+    assert second.loaded == 0
+    assert warehouse("SELECT count(*), count(DISTINCT id) FROM raw_shopify.orders") == [
+        (ORDERS, ORDERS)
+    ]
+    assert warehouse("SELECT count(*) FROM raw_shopify.orders__line_items") == [(ORDERS,)]
+    assert _orphans(warehouse) == 0

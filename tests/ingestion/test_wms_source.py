@@ -299,3 +299,54 @@ def test_a_configured_api_without_a_token_is_refused_before_any_request(
     monkeypatch.setenv("TRUEUP_WMS_URL", "http://127.0.0.1:9/wms/api/v1/")
     with pytest.raises(ValueError, match="TRUEUP_WMS_TOKEN"):
         load_wms(paths)
+
+
+def test_a_new_field_becomes_a_column_typed_as_dlt_types_it(
+    paths: Paths, wms_url: str, store: WmsStore, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    _load(paths, wms_url, resources=["shipments"], overlap_seconds=0)
+    later = store.max_updated + timedelta(hours=1)
+    with sqlite3.connect(store.path, isolation_level=None) as conn:
+        conn.execute("ALTER TABLE shipments ADD COLUMN dock TEXT")
+        conn.execute("ALTER TABLE shipments ADD COLUMN sealed_at TEXT")
+    store.update_shipment("SH00000021", later, dock="D7", sealed_at="2026-02-01T08:30:00Z")
+    store.update_shipment("SH00000022", later, status="delivered")
+
+    second = _load(paths, wms_url, resources=["shipments"], overlap_seconds=0)
+
+    assert (second.audit("shipments").loaded, second.audit("shipments").quarantined) == (2, 0)
+    _assert_balanced(second)
+    types = dict(
+        warehouse(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'raw_wms' AND table_name = 'shipments'"
+        )
+    )
+    assert (types["dock"], types["sealed_at"]) == ("VARCHAR", "TIMESTAMP WITH TIME ZONE")
+    assert warehouse(
+        "SELECT id, dock, sealed_at IS NOT NULL FROM raw_wms.shipments "
+        "WHERE id IN ('SH00000021', 'SH00000022') ORDER BY id"
+    ) == [("SH00000021", "D7", True), ("SH00000022", None, False)]
+
+
+def test_a_record_with_an_unreadable_cursor_is_quarantined_and_the_rest_of_its_page_loads(
+    paths: Paths, wms_url: str, store: WmsStore, warehouse: Callable[[str], list[tuple]]
+) -> None:
+    with sqlite3.connect(store.path, isolation_level=None) as conn:
+        conn.execute("UPDATE shipments SET updated_at = 'yesterday' WHERE id = 'SH00000005'")
+
+    result = _load(paths, wms_url, resources=["shipments"])
+
+    shipments = result.audit("shipments")
+    assert (shipments.input_records, shipments.loaded, shipments.quarantined) == (
+        SHIPMENTS,
+        SHIPMENTS - 1,
+        1,
+    )
+    _assert_balanced(result)
+    [(locator, reason)] = warehouse(
+        "SELECT locator, reason FROM raw_quarantine.rejected_records WHERE source = 'wms'"
+    )
+    assert "page=" in locator and "record" in locator
+    assert "'updated_at'" in reason and "'yesterday'" in reason
+    assert warehouse("SELECT count(*) FROM raw_wms.shipments WHERE id = 'SH00000005'") == [(0,)]

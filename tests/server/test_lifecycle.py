@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.server import make_server, running_server
+from simulator.server import make_server, running_server, running_server_process
 
 from .conftest import TOKEN, Company, fetch, wms_headers
 
@@ -91,3 +91,42 @@ def test_trueup_serve_exits_0_on_signal(company: Company, sig: signal.Signals) -
     assert process.returncode == 0, err
     assert f"listening on http://127.0.0.1:{port}" in out
     assert "Traceback" not in err
+
+
+def test_a_server_in_a_child_process_serves_until_its_block_ends(company: Company) -> None:
+    with running_server_process(company.path, token=TOKEN) as url:
+        reply = fetch(f"{url}/wms/api/v1/shipments?page_size=2", wms_headers())
+        assert reply.status == 200
+        assert len(reply.json["data"]) == 2
+    with pytest.raises(OSError):
+        fetch(f"{url}/health", timeout=1)
+
+
+def test_a_server_process_whose_parent_dies_stops_by_itself(company: Company) -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from simulator.server import running_server_process as run\n"
+            "with run(Path(sys.argv[1]), token='t') as url:\n"
+            "    print(url, flush=True); time.sleep(60)",
+            str(company.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    url = parent.stdout.readline().strip()
+    assert fetch(f"{url}/health").status == 200
+    parent.kill()  # no clean-up runs: the child must notice on its own
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            fetch(f"{url}/health", timeout=1)
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the orphaned server kept serving")
