@@ -11,15 +11,20 @@ Prints, for the same files:
 - parse only: ``trueup.x12.parse`` + ``documents`` (rows as dicts, segments included), in memory;
 - end to end: ``ingestion.registry.ingest("edi")`` into a fresh warehouse (listing, hashing,
   parsing, arrow, dlt extract/normalize/merge-load, quarantine and audit);
-- the second, no-op run (every file skipped by path, size and modification time).
+- the second, no-op run (every file skipped by path, size and modification time);
+- native: DuckDB reading the same files (``read_text``) and splitting them into one row per
+  segment in a fresh database file, the closest thing to "DuckDB reading X12 natively".
 
-Rows/s counts every row written to the ``raw_edi.x12_*`` tables (segments included).
+Rows/s counts every row written to the ``raw_edi.x12_*`` tables (segments included); the ratio
+to native compares MB/s, since both read the same bytes into different rows. Peak RSS is this
+process's (the parent: dlt, DuckDB) and, separately, the largest worker's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -91,6 +96,32 @@ def warehouse_rows(warehouse: Path) -> int:
         )
 
 
+def native(edi: Path, work: Path) -> tuple[float, int]:
+    """DuckDB splitting the same files into segments (``~`` terminated, line breaks dropped).
+
+    Returns:
+        Seconds and segment rows stored.
+    """
+    db = work / "native-edi.duckdb"
+    db.unlink(missing_ok=True)
+    globs = ", ".join(f"'{edi}/**/*{ext}'" for ext in (".x12", ".edi", ".txt"))
+    t0 = time.perf_counter()
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "create table segments as select filename, unnest(string_split(replace(replace("
+            "content, chr(13), ''), chr(10), ''), '~')) as segment_text "
+            f"from read_text([{globs}])"
+        )
+        rows = con.execute("select count(*) from segments").fetchone()[0]
+    return time.perf_counter() - t0, rows
+
+
+def peak_mib() -> tuple[float, float]:
+    """Peak RSS of this process and of its largest finished child (worker), in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def rate(megabytes: float, rows: int, seconds: float) -> str:
     return f"{seconds:7.2f} s  {megabytes / seconds:7.2f} MB/s  {rows / seconds:10,.0f} rows/s"
 
@@ -101,6 +132,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=30.0, help="size of the synthetic input")
     ap.add_argument("--sim-dir", type=Path, help="a `trueup simulate` output to read instead")
     ap.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    ap.add_argument("--skip-parse-only", action="store_true", help="time only the pipeline")
     args = ap.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="edi-bench-"))
@@ -116,8 +148,9 @@ def main() -> None:
     megabytes = sum(p.stat().st_size for p in files) / 1e6
     print(f"input: {megabytes:.1f} MB in {len(files):,} files under {edi}")
 
-    seconds, rows, sets = parse_only(edi)
-    print(f"parse only   : {rate(megabytes, rows, seconds)}  ({sets:,} sets)")
+    if not args.skip_parse_only:
+        seconds, rows, sets = parse_only(edi)
+        print(f"parse only   : {rate(megabytes, rows, seconds)}  ({sets:,} sets)")
 
     os.environ["TRUEUP_DATA_DIR"] = str(data_dir)
     os.environ["TRUEUP_EDI_DIR"] = str(edi)
@@ -127,15 +160,23 @@ def main() -> None:
     result = ingest("edi")
     seconds = time.perf_counter() - t0
     loaded = warehouse_rows(data_dir / "warehouse.duckdb")
+    ours = megabytes / seconds
     print(
         f"end to end   : {rate(megabytes, loaded, seconds)}  ({result.loaded:,} sets loaded, "
         f"{result.quarantined:,} quarantined)"
     )
+    own, worker = peak_mib()
+    print(f"peak RSS     : {own:,.0f} MiB (this process), {worker:,.0f} MiB (largest worker)")
     t0 = time.perf_counter()
     again = ingest("edi")
     print(
         f"no-op re-run : {time.perf_counter() - t0:7.2f} s  ({again.loaded} sets loaded, "
         f"{again.duplicates_skipped:,} skipped)"
+    )
+    seconds, rows = native(edi, work)
+    print(
+        f"native DuckDB: {rate(megabytes, rows, seconds)}  (segments; trueup at "
+        f"{ours / (megabytes / seconds):.0%} of its MB/s)"
     )
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)

@@ -39,9 +39,12 @@ from trueup.settings import Paths
 SOURCE = "amazon"
 RESOURCE = "settlements"
 
-SETTLEMENTS = TableSpec("settlements", ("settlement_id",))
+# file_resource drops a key already seen in the run, so dlt's merge may skip its per-key
+# ROW_NUMBER() pass over the staging table.
+MERGE = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+SETTLEMENTS = TableSpec("settlements", ("settlement_id",), MERGE)
 SETTLEMENT_LINES = TableSpec(
-    "settlement_lines", ("settlement_id", "source_line"), merge_key=("settlement_id",)
+    "settlement_lines", ("settlement_id", "source_line"), MERGE, merge_key=("settlement_id",)
 )
 
 

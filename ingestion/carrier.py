@@ -40,8 +40,13 @@ TRACKING = TableSpec(
     ("id",),
     write_disposition={"disposition": "merge", "strategy": "insert-only"},
 )
+# file_resource drops a key already seen in the run, so dlt's merge may skip its per-key
+# ROW_NUMBER() pass over the staging table.
 FREIGHT_BILLS = TableSpec(
-    "freight_bill_lines", ("invoice_no", "tracking_no"), merge_key=("invoice_no",)
+    "freight_bill_lines",
+    ("invoice_no", "tracking_no"),
+    {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True},
+    merge_key=("invoice_no",),
 )
 
 # JSON types of the known event fields as they arrive (EasyPost-like ``tracker.updated`` events;

@@ -6,8 +6,8 @@ with :mod:`trueup.x12` and yields one pyarrow table per destination table and ba
 Every row carries ``direction`` (``inbound``/``outbound``, the first folder) and ``partner``
 (the folder below it).
 
-Tables and keys (all ``merge``; "set key" = ``isa_sender_id, isa_receiver_id,
-isa_control_number, gs_control_number, st_control_number``):
+Tables and keys (all ``merge`` but ``x12_segments``, appended; "set key" = ``isa_sender_id,
+isa_receiver_id, isa_control_number, gs_control_number, st_control_number``):
 
 ================================  ==============================================================
 table                             primary key
@@ -27,7 +27,8 @@ every other document table        set key + ``row_index`` (0-based position of t
 (``_lines``, ``_hl``, ``_items``,  set's rows of that table: mappers give no line number that is
 ``_allowances_charges`` ...)      present and unique in every table)
 ``x12_transactions``              set key: one row per set *loaded* (its documents are loaded)
-``x12_segments``                  set key + ``row_index`` (segment position in the set, ST = 0)
+``x12_segments``                  set key + ``row_index`` (segment position in the set, ST = 0);
+                                  appended: written once with its set, never merged
 ``x12_interchanges``              ``source_file, byte_start`` (merge key ``source_file``): one
                                   row per interchange *received*, whatever happened to it
 ================================  ==============================================================
@@ -60,14 +61,26 @@ Files: a file already read (same relative path, size and modification time, or s
 content) is not read again; the record lives in the resource state, which dlt stores in the
 destination. Identical content under a new name *is* parsed, so its interchanges are recorded as
 retransmissions.
+
+Speed: parsing and mapping (:mod:`ingestion.edi_map`) run in a pool of spawned worker processes
+(``sources.edi.workers``, default one per CPU) on chunks of files, and return arrow tables; this
+process lists and hashes files, settles each interchange against the dlt state in file order,
+slices away the rows of interchanges it does not load, and hands the tables to dlt. Chunks are
+cut by file order and size only, so pooled and serial runs load the same rows in the same order.
+Small runs (under ``POOL_MIN_BYTES`` to parse) stay in-process. The merged tables are declared
+``deduplicated``: the state above already guarantees a set key once per load, so dlt skips its
+per-key ``ROW_NUMBER()`` pass over the staging table; ``x12_segments`` skips staging altogether.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from operator import itemgetter
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import dlt
@@ -75,61 +88,54 @@ import pyarrow as pa
 from dlt.sources.filesystem import filesystem
 
 from ingestion.config import setting, setting_list, source_dir
+from ingestion.edi_map import (
+    HEADER_TABLES,
+    SET_KEY,
+    Chunk,
+    FileFacts,
+    column_type,
+    location,
+    map_chunk,
+    reuse_reject,
+    rows_to_arrow,
+)
 from ingestion.files import TableSpec
 from ingestion.pipeline import IngestRun
 from trueup.settings import Paths
-from trueup.x12 import (
-    DOCUMENT_TABLES,
-    Group,
-    Interchange,
-    ParseResult,
-    Transaction,
-    classify_all,
-    documents,
-    parse,
-    rejections,
-)
+from trueup.x12 import DOCUMENT_TABLES, classify, parse
+
+__all__ = ["SETS", "TABLES", "build_source", "column_type", "location", "raw_edi"]
 
 SOURCE = "edi"
 # The conservation ledger counts transaction sets under this name; quarantine rows use it too.
 SETS = "x12_transaction_sets"
 DEFAULT_FILE_GLOBS: tuple[str, ...] = ("**/*.x12", "**/*.edi", "**/*.txt")
+# A chunk (one task for a worker, one yield per table) closes at this many files or bytes.
 DEFAULT_FILES_PER_BATCH = 200
-# Flush a batch early once this many rows wait, so a few huge files do not hold GBs of dicts.
-MAX_PENDING_ROWS = 300_000
-
-SET_KEY: tuple[str, ...] = (
-    "isa_sender_id",
-    "isa_receiver_id",
-    "isa_control_number",
-    "gs_control_number",
-    "st_control_number",
-)
-HEADER_TABLES: frozenset[str] = frozenset(
-    {
-        "x12_850_headers",
-        "x12_855_headers",
-        "x12_856_shipments",
-        "x12_810_headers",
-        "x12_820_payments",
-        "x12_940_orders",
-        "x12_945_shipments",
-        "x12_846_headers",
-        "x12_180_headers",
-        "x12_997_acks",
-    }
-)
+CHUNK_BYTES = 2_000_000
+# Below this many bytes to parse, starting worker processes costs more than it saves.
+POOL_MIN_BYTES = 8_000_000
+# Each worker holds a few chunks of rows; past a handful, dlt in this process is the bottleneck.
+MAX_WORKERS = 8
+# Rows per load file (unless sources.edi.data_writer.file_max_items says otherwise).
+FILE_MAX_ROWS = 500_000
+# The source keys sets by ISA13/GS06/ST02 and loads each once per run (file and interchange
+# state): declared deduplicated, dlt's merge skips its ROW_NUMBER() pass over staging.
+MERGE = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
 def _table_specs() -> dict[str, TableSpec]:
     specs = {
-        name: TableSpec(name, SET_KEY if name in HEADER_TABLES else (*SET_KEY, "row_index"))
+        name: TableSpec(name, SET_KEY if name in HEADER_TABLES else (*SET_KEY, "row_index"), MERGE)
         for name in DOCUMENT_TABLES
     }
-    specs["x12_transactions"] = TableSpec("x12_transactions", SET_KEY)
-    specs["x12_segments"] = TableSpec("x12_segments", (*SET_KEY, "row_index"))
+    specs["x12_transactions"] = TableSpec("x12_transactions", SET_KEY, MERGE)
+    # The verbatim audit copy (7 rows in 10 of the load) is appended: its sets are loaded once
+    # by the same state, and a merge would first copy it all into staging (a third of the work
+    # DuckDB did in a load).
+    specs["x12_segments"] = TableSpec("x12_segments", (*SET_KEY, "row_index"), "append")
     specs["x12_interchanges"] = TableSpec(
-        "x12_interchanges", ("source_file", "byte_start"), merge_key=("source_file",)
+        "x12_interchanges", ("source_file", "byte_start"), MERGE, merge_key=("source_file",)
     )
     return specs
 
@@ -141,6 +147,15 @@ TABLES: dict[str, TableSpec] = _table_specs()
 # Source
 
 
+def default_workers() -> int:
+    """One mapping process per CPU this process may run on, at most ``MAX_WORKERS``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
 def build_source(
     run: IngestRun,
     paths: Paths | None = None,
@@ -148,6 +163,7 @@ def build_source(
     bucket_url: str | None = None,
     file_globs: Sequence[str] | None = None,
     files_per_batch: int | None = None,
+    workers: int | None = None,
 ) -> Any:
     """The EDI source for one run (the registry's entry point for ``trueup ingest --source edi``).
 
@@ -160,8 +176,11 @@ def build_source(
         file_globs: Files to read relative to ``bucket_url``; default from
             ``TRUEUP_EDI_FILE_GLOBS`` / ``sources.edi.file_globs`` (list or comma-separated) /
             ``**/*.x12, **/*.edi, **/*.txt``.
-        files_per_batch: Files parsed per yielded batch of arrow tables; default from
-            ``sources.edi.files_per_batch`` or 200.
+        files_per_batch: Most files per chunk (one worker task, one yielded table per table);
+            default from ``sources.edi.files_per_batch`` or 200. A chunk also closes at
+            ``CHUNK_BYTES``.
+        workers: Processes parsing and mapping files; default from ``TRUEUP_EDI_WORKERS`` /
+            ``sources.edi.workers`` / the CPUs available (at most 8). 1 maps in this process.
 
     Returns:
         The ``raw_edi`` dlt source.
@@ -171,11 +190,19 @@ def build_source(
     per_batch = files_per_batch or int(
         setting(SOURCE, "files_per_batch", default=DEFAULT_FILES_PER_BATCH)
     )
+    pool = workers or int(
+        setting(SOURCE, "workers", env="TRUEUP_EDI_WORKERS", default=default_workers())
+    )
+    if dlt.config.get(f"sources.{SOURCE}.data_writer.file_max_items") is None:
+        # Load files of bounded size: x12_segments (7 rows in 10) then loads as several copy
+        # jobs running side by side, not one long copy the whole load waits for.
+        dlt.config[f"sources.{SOURCE}.data_writer.file_max_items"] = FILE_MAX_ROWS
     return raw_edi(
         run=run,
         edi_bucket_url=root,
         edi_file_globs=list(globs or DEFAULT_FILE_GLOBS),
         edi_files_per_batch=per_batch,
+        edi_workers=pool,
     )
 
 
@@ -187,6 +214,7 @@ def raw_edi(
     edi_bucket_url: str = dlt.config.value,
     edi_file_globs: list[str] | None = None,
     edi_files_per_batch: int = DEFAULT_FILES_PER_BATCH,
+    edi_workers: int = 1,
 ) -> Any:
     """X12 files as ``x12_*`` tables; see the module docstring for tables, keys and statuses.
 
@@ -196,7 +224,8 @@ def raw_edi(
             discarded: use :func:`ingestion.registry.ingest` to keep them.
         edi_bucket_url: Folder or fsspec URL with the EDI files.
         edi_file_globs: Globs of the files to read, relative to ``edi_bucket_url``.
-        edi_files_per_batch: Files parsed per yielded batch.
+        edi_files_per_batch: Most files per chunk.
+        edi_workers: Worker processes mapping files (1: in this process).
 
     Returns:
         The single ``x12_files`` resource, which writes every ``x12_*`` table.
@@ -206,17 +235,25 @@ def raw_edi(
         edi_bucket_url,
         list(edi_file_globs or DEFAULT_FILE_GLOBS),
         edi_files_per_batch,
+        edi_workers,
     )
 
 
-def x12_files(run: IngestRun, bucket_url: str, file_globs: list[str], files_per_batch: int) -> Any:
+def x12_files(
+    run: IngestRun,
+    bucket_url: str,
+    file_globs: list[str],
+    files_per_batch: int,
+    workers: int = 1,
+) -> Any:
     """The resource reading new X12 files and yielding their tables as arrow.
 
     Args:
         run: Run context.
         bucket_url: Folder or fsspec URL.
         file_globs: Globs of the files to read.
-        files_per_batch: Files per yielded batch.
+        files_per_batch: Most files per chunk.
+        workers: Worker processes mapping files (1: in this process).
 
     Returns:
         A dlt resource named ``x12_files``.
@@ -229,28 +266,116 @@ def x12_files(run: IngestRun, bucket_url: str, file_globs: list[str], files_per_
         known_files: dict[str, dict[str, Any]] = state.setdefault("files", {})
         seen: dict[str, dict[str, str]] = state.setdefault("interchanges", {})
         hinted: set[str] = set()
-        batch = _Batch()
+        todo = []
         for item in _list(bucket_url, file_globs):
-            path = item["relative_path"]
             stat = {"size": item["size_in_bytes"], "mtime": str(item["modification_date"])}
-            known = known_files.get(path)
+            known = known_files.get(item["relative_path"])
             if known and known["size"] == stat["size"] and known["mtime"] == stat["mtime"]:
                 _skip_file(run, known["units"])
-                continue
-            data = item.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            if known and known["sha256"] == digest:  # touched, not changed
-                _skip_file(run, known["units"])
-                known_files[path] = {**known, **stat}
-                continue
-            units = read_x12(run, path, data, seen, batch)
-            known_files[path] = {**stat, "sha256": digest, "units": units}
-            run.file_read(SETS, path)
-            if batch.files >= files_per_batch or batch.pending_rows >= MAX_PENDING_ROWS:
-                yield from batch.flush(hinted)
-        yield from batch.flush(hinted)
+            else:
+                todo.append((item, stat))
+        pooled = workers > 1 and sum(s["size"] for _, s in todo) >= POOL_MIN_BYTES
+        chunks = _chunks(run, todo, known_files, files_per_batch)
+        for files, chunk in _mapped(chunks, workers if pooled else 1):
+            keep: list[bool] = []
+            ic_rows: list[dict[str, Any]] = []
+            ic_runs: list[list[Any]] = []
+            for (path, stat, digest, data), facts in zip(files, chunk.files, strict=True):
+                units, rows, loaded = _settle(run, path, data, facts, seen)
+                known_files[path] = {**stat, "sha256": digest, "units": units}
+                run.file_read(SETS, path)
+                keep.extend(loaded)
+                ic_rows.extend(rows)
+                ic_runs.append([len(rows), *location(path)])
+            for name, table in chunk.tables.items():
+                kept = _keep(table, chunk.offsets[name], keep)
+                if kept.num_rows:
+                    yield _mark(name, kept, hinted)
+            if ic_rows:
+                yield _mark(
+                    "x12_interchanges", rows_to_arrow("x12_interchanges", ic_rows, ic_runs), hinted
+                )
 
     return read_files()
+
+
+# A file to map: relative path, stat record, SHA-256, bytes.
+_File = tuple[str, dict[str, Any], str, bytes]
+
+
+def _chunks(
+    run: IngestRun,
+    todo: list[tuple[Any, dict[str, Any]]],
+    known_files: dict[str, dict[str, Any]],
+    files_per_batch: int,
+) -> Iterator[list[_File]]:
+    """Read the new or changed files in order and group them into chunks to map."""
+    chunk: list[_File] = []
+    size = 0
+    for item, stat in todo:
+        path = item["relative_path"]
+        data = item.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        known = known_files.get(path)
+        if known and known["sha256"] == digest:  # touched, not changed
+            _skip_file(run, known["units"])
+            known_files[path] = {**known, **stat}
+            continue
+        chunk.append((path, stat, digest, data))
+        size += len(data)
+        if len(chunk) >= files_per_batch or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _mapped(chunks: Iterator[list[_File]], workers: int) -> Iterator[tuple[list[_File], Chunk]]:
+    """Map chunks in order: in this process, or in a pool keeping a few chunks in flight.
+
+    A pool that breaks (a worker killed, or a caller's script that spawns again on import for
+    want of an ``if __name__ == "__main__"`` guard) costs speed, not the run: the chunks it
+    had not returned are mapped here.
+    """
+    if workers <= 1:
+        for files in chunks:
+            yield files, map_chunk(_contents(files))
+        return
+    # Spawned, not forked: this process holds dlt's and arrow's threads (and may hold DuckDB).
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pending: deque[tuple[list[_File], Future[Chunk] | None]] = deque()
+    broken = False
+
+    def result(files: list[_File], future: Future[Chunk] | None) -> Chunk:
+        nonlocal broken
+        if future is not None and not broken:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                broken = True
+        return map_chunk(_contents(files))
+
+    try:
+        for files in chunks:
+            future = None
+            if not broken:
+                try:
+                    future = pool.submit(map_chunk, _contents(files))
+                except BrokenProcessPool:
+                    broken = True
+            pending.append((files, future))
+            if len(pending) > 2 * workers:
+                done, future = pending.popleft()
+                yield done, result(done, future)
+        while pending:
+            done, future = pending.popleft()
+            yield done, result(done, future)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _contents(files: list[_File]) -> list[tuple[str, bytes]]:
+    return [(path, data) for path, _, _, data in files]
 
 
 def _skip_file(run: IngestRun, units: int) -> None:
@@ -270,332 +395,126 @@ def _list(bucket_url: str, file_globs: list[str]) -> Iterator[Any]:
     yield from sorted(items.values(), key=lambda i: (i["modification_date"], i["relative_path"]))
 
 
-def location(relative_path: str) -> tuple[str | None, str | None]:
-    """``(direction, partner)`` of a file from its path: ``inbound/<partner>/<file>``.
-
-    Args:
-        relative_path: Path relative to the source root, ``/``-separated.
-
-    Returns:
-        ``direction`` is ``inbound``/``outbound`` when the first folder says so, else None;
-        ``partner`` is the folder after it (without a direction folder: the folder holding the
-        file; None at the root).
-    """
-    parts = relative_path.split("/")[:-1]
-    if parts and parts[0] in ("inbound", "outbound"):
-        return parts[0], parts[1] if len(parts) > 1 else None
-    return None, parts[-1] if parts else None
-
-
 # ---------------------------------------------------------------------------------------------
-# One file
+# One file's fate
 
 
-def interchange_key(ic: Interchange) -> str:
-    """The state key of an interchange: sender and receiver qualifier and ID, ISA13."""
-    return "|".join(ic.key)
-
-
-def read_x12(
+def _settle(
     run: IngestRun,
     path: str,
     data: bytes,
+    facts: FileFacts,
     seen: dict[str, dict[str, str]],
-    batch: _Batch,
-) -> int:
-    """Parse one file, decide each set's fate, quarantine and count, and add its rows to ``batch``.
+) -> tuple[int, list[dict[str, Any]], list[bool]]:
+    """Decide each interchange's and set's fate, quarantine and count.
 
     Args:
         run: Run context (counts under :data:`SETS`, quarantine).
-        path: File path relative to the source root (``source_file`` of every row).
-        data: The file's bytes.
+        path: File path relative to the source root.
+        data: The file's bytes (parsed again only to quote sets of a reused control number).
+        facts: What mapping the file found.
         seen: Interchange key → ``{"sha256", "file"}`` of every interchange loaded so far; new
             interchanges are added.
-        batch: Rows waiting to be yielded.
 
     Returns:
-        The file's input units (sets plus rejected units holding no set), for skipping it later.
+        The file's input units (sets plus rejected units holding no set), its
+        ``x12_interchanges`` rows, and per interchange whether its mapped rows are loaded.
     """
-    result = parse(data, path)
-    direction, partner = location(path)
-    file = _FileRows(path, direction, partner)
     units = 0
-    rejected = rejections(result)
-    pos = 0
-    if rejected and rejected[0]["level"] == "file":
-        # Text outside any envelope, or no X12 at all: one unit, holding no set.
-        payload = rejected[0]["raw_payload"] if result.interchanges else data
-        _reject_unit(run, path, rejected[0], payload)
+    if facts.file_reject is not None:
+        run.reject(SETS, path, *facts.file_reject)
         units += 1
-        pos = 1
-    audit = documents(result, include_segments=False)
-    tx_audit = iter(audit["x12_transactions"])
-    statuses = _classify(result, seen)
-    for ic, ic_row in zip(result.interchanges, audit["x12_interchanges"], strict=True):
-        status, original, reread = statuses.get(id(ic), ("rejected_interchange", None, False))
+    statuses = _classify(facts, seen)
+    rows: list[dict[str, Any]] = []
+    loaded: list[bool] = []
+    reparsed = None
+    for i, ic in enumerate(facts.interchanges):
+        status, original, reread = statuses.get(i, ("rejected_interchange", None, False))
         counts = {"found": 0, "loaded": 0, "quarantined": 0, "skipped": 0}
-        ic_rej = None
-        if ic.rejected:
-            ic_rej, pos = rejected[pos], pos + 1
-        for gr in ic.groups:
-            gr_rej = None
-            if not ic.rejected and gr.rejected:
-                gr_rej, pos = rejected[pos], pos + 1
-            for tx in gr.transactions:
-                tx_row = next(tx_audit)
-                counts["found"] += 1
-                tx_rej = None
-                if not ic.rejected and not gr.rejected and tx.rejected:
-                    tx_rej, pos = rejected[pos], pos + 1
-                unit = ic_rej or gr_rej or tx_rej
-                if status == "retransmission" or reread:
-                    # Already loaded (or quarantined) when first received: counted, not doubled.
-                    counts["skipped"] += 1
-                    run.skip_duplicates(SETS, 1)
-                elif unit is not None:
-                    counts["quarantined"] += 1
-                    _reject_set(run, path, ic, gr, tx, unit)
-                elif status == "control_number_reuse":
-                    counts["quarantined"] += 1
-                    _reject_reuse(run, path, ic, gr, tx, original)
-                else:
-                    counts["loaded"] += 1
-                    file.add_set(tx, tx_row)
-            if gr_rej is not None and not gr.transactions:
-                _reject_unit(run, path, gr_rej, gr_rej["raw_payload"])
+        for kind, reject, g, t in ic.items:
+            if kind == "unit":
+                run.reject(SETS, path, *reject)
                 units += 1
-        if ic_rej is not None and counts["found"] == 0:
-            _reject_unit(run, path, ic_rej, ic_rej["raw_payload"])
+                continue
+            counts["found"] += 1
+            if status == "retransmission" or reread:
+                # Already loaded (or quarantined) when first received: counted, not doubled.
+                counts["skipped"] += 1
+                run.skip_duplicates(SETS, 1)
+            elif reject is not None:
+                counts["quarantined"] += 1
+                run.reject(SETS, path, *reject)
+            elif status == "control_number_reuse":
+                counts["quarantined"] += 1
+                # Rare: the set's text is quoted from a second, envelope-only parse.
+                reparsed = reparsed or parse(data, path, map_documents=False)
+                pic = reparsed.interchanges[i]
+                gr = pic.groups[g]
+                run.reject(SETS, path, *reuse_reject(pic, gr, gr.transactions[t], original))
+            else:
+                counts["loaded"] += 1
+        if ic.empty_reject is not None:
+            run.reject(SETS, path, *ic.empty_reject)
             units += 1
         units += counts["found"]
-        file.add_interchange(ic_row, status, original, counts)
-    run.read(SETS, units)
-    batch.add(file)
-    return units
-
-
-def _classify(
-    result: ParseResult, seen: dict[str, dict[str, str]]
-) -> dict[int, tuple[str, str | None, bool]]:
-    """Status, original file and "already loaded from this very file" per accepted interchange.
-
-    New interchanges are recorded in ``seen``. Rejected interchanges are left out: they do not
-    claim their control number. A changed file read again holds interchanges first received
-    from that same path: they keep status ``new`` and are not loaded twice.
-    """
-    accepted = [ic for ic in result.interchanges if not ic.rejected]
-    before = {k: seen[k] for ic in accepted if (k := interchange_key(ic)) in seen}
-    known = {
-        ic.key: before[interchange_key(ic)]["sha256"]
-        for ic in accepted
-        if interchange_key(ic) in before
-    }
-    classified, _ = classify_all(accepted, known)
-    out: dict[int, tuple[str, str | None, bool]] = {}
-    for ic, status in classified:
-        key = interchange_key(ic)
-        if status == "new":
-            seen[key] = {"sha256": ic.raw_sha256, "file": result.source_name}
-            out[id(ic)] = ("new", None, False)
-        elif status == "retransmission" and before.get(key, {}).get("file") == result.source_name:
-            out[id(ic)] = ("new", None, True)
-        else:
-            out[id(ic)] = (status, seen[key]["file"], False)
-    return out
-
-
-def _envelope_text(ic: Interchange, gr: Group) -> str:
-    """The ISA and GS segments around a set, shown with a set its envelope rejected."""
-    term = ic.delimiters.segment if ic.delimiters else "~"
-    gs_at = gr.segment_start - ic.segment_start
-    isa = ic.raw_segments[0] if ic.raw_segments else ""
-    gs = ic.raw_segments[gs_at] if 0 <= gs_at < len(ic.raw_segments) else ""
-    return f"{isa}{term}{gs}{term}"
-
-
-def _set_text(ic: Interchange, tx: Transaction) -> str:
-    term = ic.delimiters.segment if ic.delimiters else "~"
-    return term.join(tx.raw_segments) + term
-
-
-def _locator(isa13: Any, gs06: Any, st02: Any, segment: Any, byte: Any) -> str:
-    """``ISA13=… GS06=… ST02=… segment N byte B``: control numbers and position in the file."""
-    parts = [
-        f"{name}={value}"
-        for name, value in (("ISA13", isa13), ("GS06", gs06), ("ST02", st02))
-        if value is not None
-    ]
-    if segment is not None:
-        parts.append(f"segment {segment}")
-    if byte is not None:
-        parts.append(f"byte {byte}")
-    return " ".join(parts)
-
-
-def _reject_set(
-    run: IngestRun,
-    path: str,
-    ic: Interchange,
-    gr: Group,
-    tx: Transaction,
-    unit: dict[str, Any],
-) -> None:
-    """Quarantine one set with the reason of the unit (set, group or interchange) rejecting it."""
-    level = unit["level"]
-    segment = unit["segment_index"]
-    if level == "transaction":
-        reason = f"transaction set {tx.set_id} rejected [{unit['codes']}]: {unit['reason']}"
-        payload = unit["raw_payload"]
-    else:
-        name = f"group GS06={gr.control_number}" if level == "group" else "interchange"
-        reason = f"{name} rejected [{unit['codes']}]: {unit['reason']}"
-        payload = _envelope_text(ic, gr) + _set_text(ic, tx)
-        segment = tx.first_segment_index if segment is None else segment
-    locator = _locator(
-        ic.control_number, gr.control_number, tx.control_number, segment, ic.byte_start
-    )
-    run.reject(SETS, path, locator, reason, payload)
-
-
-def _reject_reuse(
-    run: IngestRun, path: str, ic: Interchange, gr: Group, tx: Transaction, original: str | None
-) -> None:
-    """Quarantine one set of an interchange reusing a control number with other content."""
-    reason = (
-        f"[TA1:025] control number reuse: interchange ISA13={ic.control_number} from "
-        f"{ic.sender_qual}:{ic.sender_id} to {ic.receiver_qual}:{ic.receiver_id} was first "
-        f"received in {original} with different content; not loaded"
-    )
-    locator = _locator(
-        ic.control_number,
-        gr.control_number,
-        tx.control_number,
-        tx.first_segment_index,
-        ic.byte_start,
-    )
-    run.reject(SETS, path, locator, reason, _envelope_text(ic, gr) + _set_text(ic, tx))
-
-
-def _reject_unit(
-    run: IngestRun, path: str, unit: dict[str, Any], payload: str | bytes | None
-) -> None:
-    """Quarantine a rejected unit holding no transaction set (file, empty group, bad ISA)."""
-    level = unit["level"]
-    note = "" if level == "file" else " (holds no transaction set)"
-    reason = f"{level} rejected [{unit['codes']}]: {unit['reason']}{note}"
-    locator = _locator(
-        unit["interchange_control"],
-        unit["group_control"],
-        None,
-        unit["segment_index"],
-        unit["byte_offset"]
-        if unit["byte_offset"] is not None
-        else (0 if level == "file" else None),
-    )
-    run.reject(SETS, path, locator, reason, payload)
-
-
-# ---------------------------------------------------------------------------------------------
-# Rows → arrow
-
-
-@dataclass
-class _FileRows:
-    """The rows one file contributes, before they join a batch."""
-
-    path: str
-    direction: str | None
-    partner: str | None
-    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    segments: dict[str, list[Any]] = field(default_factory=dict)
-    rows: int = 0
-
-    def _extend(self, table: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        self.tables.setdefault(table, []).extend(rows)
-        self.rows += len(rows)
-
-    def add_set(self, tx: Transaction, tx_row: dict[str, Any]) -> None:
-        """A loaded set: its document rows, its ``x12_transactions`` row and its segments."""
-        for table, rows in (tx.rows or {}).items():
-            if table in HEADER_TABLES:
-                if len(rows) > 1:
-                    # A mapper contract change: better to stop than to merge rows away.
-                    raise RuntimeError(
-                        f"{self.path}: {table} got {len(rows)} rows for set "
-                        f"{tx.control_number}; header tables hold one row per set"
-                    )
-            else:
-                for i, row in enumerate(rows):
-                    row["row_index"] = i
-            self._extend(table, rows)
-        self._extend("x12_transactions", [tx_row])
-        # Built as columns: this is the largest table and dicts per segment cost twice as much.
-        keys = {k: tx_row[k] for k in SET_KEY}
-        seg = self.segments
-        if not seg:
-            seg.update({k: [] for k in ("source_file", *SET_KEY)})
-            seg.update(row_index=[], segment_index=[], segment_id=[], segment_text=[])
-        n = len(tx.raw_segments)
-        seg["source_file"].extend([self.path] * n)
-        for k in SET_KEY:
-            seg[k].extend([keys[k]] * n)
-        seg["row_index"].extend(range(n))
-        seg["segment_index"].extend(range(tx.first_segment_index, tx.first_segment_index + n))
-        sep = tx.element_separator
-        seg["segment_id"].extend(s.partition(sep)[0] for s in tx.raw_segments)
-        seg["segment_text"].extend(tx.raw_segments)
-        self.rows += n
-
-    def add_interchange(
-        self, row: dict[str, Any], status: str, original: str | None, counts: dict[str, int]
-    ) -> None:
-        """One ``x12_interchanges`` row: the receipt, its status and what became of its sets."""
+        loaded.append(status == "new" and not reread)
+        row = dict(ic.row)
         row["status"] = status
         row["original_file"] = original if status != "new" else None
         for name, n in counts.items():
             row[f"sets_{name}"] = n
-        self._extend("x12_interchanges", [row])
+        rows.append(row)
+    run.read(SETS, units)
+    return units, rows, loaded
 
 
-class _Batch:
-    """Rows of several files, turned into one arrow table per destination table on flush."""
+def _classify(
+    facts: FileFacts, seen: dict[str, dict[str, str]]
+) -> dict[int, tuple[str, str | None, bool]]:
+    """Status, original file and "already loaded from this very file" per accepted interchange.
 
-    def __init__(self) -> None:
-        self.parts: list[_FileRows] = []
-        self.files = 0
-        self.pending_rows = 0
-
-    def add(self, file: _FileRows) -> None:
-        self.parts.append(file)
-        self.files += 1
-        self.pending_rows += file.rows
-
-    def flush(self, hinted: set[str]) -> Iterator[Any]:
-        """Yield one hinted arrow table per table with rows, and empty the batch."""
-        parts, self.parts, self.files, self.pending_rows = self.parts, [], 0, 0
-        names = dict.fromkeys(t for p in parts for t in p.tables)
-        for name in names:
-            rows: list[dict[str, Any]] = []
-            origin: list[_FileRows] = []
-            for p in parts:
-                chunk = p.tables.get(name)
-                if chunk:
-                    rows.extend(chunk)
-                    origin.extend([p] * len(chunk))
-            yield _mark(name, _rows_to_arrow(name, rows, origin), hinted)
-        seg_parts = [p for p in parts if p.segments]
-        if seg_parts:
-            yield _mark("x12_segments", _segments_to_arrow(seg_parts), hinted)
+    New interchanges are recorded in ``seen``, in file order, so a duplicate inside the same
+    file or run is caught too. Rejected interchanges are left out: they do not claim their
+    control number. A changed file read again holds interchanges first received from that same
+    path: they keep status ``new`` and are not loaded twice.
+    """
+    accepted = [(i, ic) for i, ic in enumerate(facts.interchanges) if not ic.rejected]
+    before = {ic.key: seen[ic.key] for _, ic in accepted if ic.key in seen}
+    hashes = {key: value["sha256"] for key, value in before.items()}
+    out: dict[int, tuple[str, str | None, bool]] = {}
+    for i, ic in accepted:
+        status = classify(ic.key, ic.raw_sha256, hashes)  # type: ignore[arg-type]
+        hashes.setdefault(ic.key, ic.raw_sha256)
+        if status == "new":
+            seen[ic.key] = {"sha256": ic.raw_sha256, "file": facts.path}
+            out[i] = ("new", None, False)
+        elif status == "retransmission" and before.get(ic.key, {}).get("file") == facts.path:
+            out[i] = ("new", None, True)
+        else:
+            out[i] = (status, seen[ic.key]["file"], False)
+    return out
 
 
-def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
-    """Arrow table whose key fields are NOT NULL, as dlt's primary-key hints declare them."""
-    # dlt also holds source_file NOT NULL in every table (the merge key of x12_interchanges).
-    keys = {*TABLES[name].primary_key, "source_file"}
-    schema = pa.schema([pa.field(c, a.type, nullable=c not in keys) for c, a in columns.items()])
-    return pa.Table.from_arrays(list(columns.values()), schema=schema)
+# ---------------------------------------------------------------------------------------------
+# Tables → dlt
+
+
+def _keep(table: pa.Table, offsets: list[int], keep: list[bool]) -> pa.Table:
+    """The rows of the interchanges to load (``offsets[i]`` is where interchange ``i`` starts)."""
+    if all(keep):
+        return table
+    ranges: list[list[int]] = []
+    for i, wanted in enumerate(keep):
+        start, end = offsets[i], offsets[i + 1]
+        if not wanted or start == end:
+            continue
+        if ranges and ranges[-1][1] == start:
+            ranges[-1][1] = end
+        else:
+            ranges.append([start, end])
+    if not ranges:
+        return table.slice(0, 0)
+    return pa.concat_tables([table.slice(a, b - a) for a, b in ranges])
 
 
 def _mark(name: str, table: pa.Table, hinted: set[str]) -> Any:
@@ -607,150 +526,3 @@ def _mark(name: str, table: pa.Table, hinted: set[str]) -> Any:
         hints = dlt.mark.make_hints(**TABLES[name].hints())
         return dlt.mark.with_hints(table, hints, create_table_variant=True)
     return dlt.mark.with_table_name(table, name)
-
-
-def _rows_to_arrow(name: str, rows: list[dict[str, Any]], origin: list[_FileRows]) -> pa.Table:
-    """Rows of one table (dicts from the mappers) as arrow, with ``direction`` and ``partner``."""
-    names = list(rows[0])
-    # Mappers may add a column only on some rows; set.union scans the keys in C.
-    extra = set().union(*rows).difference(names)
-    names.extend(sorted(extra))
-    try:
-        # itemgetter + zip transpose in C: several times faster than a comprehension per column.
-        values = list(zip(*map(itemgetter(*names), rows), strict=True)) if len(names) > 1 else None
-    except KeyError:
-        values = None
-    if values is None:
-        values = [[r.get(c) for r in rows] for c in names]
-    columns = {c: _column(c, v) for c, v in zip(names, values, strict=True)}
-    columns["direction"] = pa.array([o.direction for o in origin], pa.string())
-    columns["partner"] = pa.array([o.partner for o in origin], pa.string())
-    return _table(name, columns)
-
-
-# Non-text columns of the x12 mappers and of this module. Declared rather than inferred so a
-# batch where a column is all null still materializes it with the right type (dbt staging can
-# rely on every column), and a column never changes type between batches.
-INT_COLUMNS: frozenset[str] = frozenset(
-    [
-        "byte_end",
-        "byte_start",
-        "element_position",
-        "element_ref",
-        "first_segment_index",
-        "group_count",
-        "hl_count",
-        "item_count",
-        "lading_quantity",
-        "line_count",
-        "line_index",
-        "order_count",
-        "pack_count",
-        "remit_index",
-        "remittance_count",
-        "row_index",
-        "segment_count",
-        "segment_index",
-        "segment_position",
-        "sets_accepted",
-        "sets_found",
-        "sets_included",
-        "sets_loaded",
-        "sets_quarantined",
-        "sets_received",
-        "sets_skipped",
-        "tare_count",
-        "terms_discount_days",
-        "terms_net_days",
-    ]
-)
-FLOAT_COLUMNS: frozenset[str] = frozenset(
-    [
-        "ack_quantity",
-        "adjustment_amount",
-        "allowance_total",
-        "amount",
-        "amount_subject_to_discount",
-        "amount_total",
-        "charge_total",
-        "discount_amount",
-        "extended_amount",
-        "gross_weight",
-        "invoice_amount",
-        "pack",
-        "pack_size",
-        "paid_amount",
-        "percent",
-        "quantity",
-        "quantity_difference",
-        "quantity_ordered",
-        "quantity_shipped",
-        "quantity_total",
-        "rate",
-        "signed_amount",
-        "terms_discount_amount",
-        "terms_discount_percent",
-        "total_amount",
-        "total_quantity",
-        "total_units",
-        "total_weight",
-        "unit_price",
-        "units_shipped",
-    ]
-)
-BOOL_COLUMNS: frozenset[str] = frozenset(
-    {"mapped", "is_credit_memo", "sscc_check_digit_ok", "pack_sscc_check_digit_ok"}
-)
-
-
-def column_type(name: str) -> pa.DataType:
-    """The arrow type of an ``x12_*`` column, by name (text unless declared otherwise).
-
-    Args:
-        name: Column name as the mappers write it.
-
-    Returns:
-        ``int64``, ``float64``, ``bool``, ``date32`` for ISO dates (``*_date`` and ``date``;
-        ``isa_date`` is the envelope's raw YYMMDD and stays text) or ``string``.
-    """
-    if name in INT_COLUMNS:
-        return pa.int64()
-    if name in FLOAT_COLUMNS:
-        return pa.float64()
-    if name in BOOL_COLUMNS:
-        return pa.bool_()
-    if (name == "date" or name.endswith("_date")) and name != "isa_date":
-        return pa.date32()
-    return pa.string()
-
-
-def _column(name: str, values: Sequence[Any]) -> pa.Array:
-    """One column in its declared type (converting without inference where arrow can)."""
-    want = column_type(name)
-    if want == pa.date32():
-        # Mappers give ISO text; arrow converts it to DATE in one vectorised cast.
-        return pa.array(values, pa.string()).cast(want)
-    if want != pa.string():
-        return pa.array(values, want)
-    array = pa.array(values)
-    if pa.types.is_null(array.type) or not pa.types.is_string(array.type):
-        # All null: text is the declared type. Not text: a column this module does not know
-        # yet, keep what the mapper produced.
-        return array.cast(pa.string()) if pa.types.is_null(array.type) else array
-    return array
-
-
-def _segments_to_arrow(parts: list[_FileRows]) -> pa.Table:
-    columns: dict[str, pa.Array] = {}
-    for name in parts[0].segments:
-        kind = pa.int64() if name in ("row_index", "segment_index") else pa.string()
-        values = [v for p in parts for v in p.segments[name]]
-        columns[name] = pa.array(values, kind)
-    counts = [len(p.segments["row_index"]) for p in parts]
-    columns["direction"] = pa.array(
-        [p.direction for p, n in zip(parts, counts, strict=True) for _ in range(n)], pa.string()
-    )
-    columns["partner"] = pa.array(
-        [p.partner for p, n in zip(parts, counts, strict=True) for _ in range(n)], pa.string()
-    )
-    return _table("x12_segments", columns)

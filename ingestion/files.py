@@ -27,6 +27,7 @@ from typing import Any
 
 import dlt
 import numpy as np
+import orjson
 import pyarrow as pa
 from dlt.sources.filesystem import filesystem
 
@@ -199,14 +200,26 @@ def nested_as_json(table: pa.Table) -> pa.Table:
         if not pa.types.is_nested(field.type):
             continue
         text = pa.array(
-            [
-                None if v is None else json.dumps(v, separators=(",", ":"), default=_json_default)
-                for v in table.column(i).to_pylist()
-            ],
+            [None if v is None else _json_text(v) for v in table.column(i).to_pylist()],
             pa.string(),
         )
         table = table.set_column(i, pa.field(field.name, pa.string(), field.nullable), text)
     return table
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON text as ``json.dumps`` writes it, through orjson (10x faster; ships with dlt).
+
+    orjson writes non-ASCII characters as UTF-8 where ``json.dumps`` escapes them, and refuses
+    integers beyond 64 bits: those values take the slow path, so the text never depends on it.
+    """
+    try:
+        text = orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError:
+        text = b"\x80"
+    if text.isascii():
+        return text.decode()
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -366,3 +366,93 @@ def test_declared_column_types_match_what_the_mappers_produce():
                     assert declared == inferred or (
                         declared == pa.date32() and inferred == pa.string()
                     ), f"{table}.{name}: declared {declared}, mapper gives {inferred}"
+
+
+def _messy_company(root: Path) -> None:
+    """Every fate a set can meet, spread over files small enough to fall in several chunks."""
+    write_company(root)
+    second = [s.replace("IN00000001", "IN00000002") for s in INVOICE]
+    text = interchange([("810", INVOICE), ("810", second)], control="000000201", gs_func="IN")
+    write(
+        root,
+        f"outbound/{PARTNER}/two-invoices.x12",
+        text.replace(f"SE*{len(INVOICE) + 2}*0002", f"SE*{len(INVOICE) + 5}*0002"),
+    )
+    second_po = [s.replace("4500012345", "4500012399") for s in PO_BODY]
+    resent = FILES[PO_FILE] + interchange([("850", second_po)], control="000000107")
+    write(root, f"inbound/{PARTNER}/resend-0001.x12", resent)
+    other_po = [s.replace("4500012345", "4599999999") for s in PO_BODY]
+    reuse = interchange([("850", other_po)], control="000000101")
+    write(root, f"inbound/{PARTNER}/reuse.x12", reuse)
+    write(root, "at-the-root.x12", interchange([("850", second_po)], control="000000108"))
+    write(root, f"inbound/{PARTNER}/garbage.edi", b"\x00\x01 definitely not X12")
+
+
+def _snapshot(warehouse_file: Path) -> dict[str, list[tuple]]:
+    """Every ``raw_edi`` row (without the load id) and every quarantined record, in order."""
+    import duckdb
+
+    out: dict[str, list[tuple]] = {}
+    with duckdb.connect(str(warehouse_file), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'raw_edi' and table_name like 'x12%' order by 1"
+        ).fetchall()
+        for (table,) in tables:
+            out[table] = con.execute(
+                f"select * exclude (_dlt_load_id) from raw_edi.{table} order by all"
+            ).fetchall()
+        out["quarantine"] = con.execute(
+            "select resource, file_or_endpoint, locator, reason, raw_payload "
+            "from raw_quarantine.rejected_records order by rejected_at"
+        ).fetchall()
+    return out
+
+
+def test_pooled_mapping_loads_exactly_what_serial_mapping_loads(
+    tmp_path: Path, edi_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import ingestion.edi as edi_module
+
+    _messy_company(edi_dir)
+    monkeypatch.setenv("TRUEUP_EDI_DIR", str(edi_dir))
+    monkeypatch.setattr(edi_module, "POOL_MIN_BYTES", 0)
+    pools: list[int] = []
+    mapped = edi_module._mapped
+    monkeypatch.setattr(edi_module, "_mapped", lambda c, w: pools.append(w) or mapped(c, w))
+    serial_dir, pooled_dir = Paths(tmp_path / "serial"), Paths(tmp_path / "pooled")
+
+    serial = ingest("edi", paths=serial_dir, workers=1).audit(SETS)
+    pooled = ingest("edi", paths=pooled_dir, workers=2, files_per_batch=2).audit(SETS)
+
+    assert pools == [1, 2]
+
+    # 12 sets: 8 loaded; a bad SE01, a reused ISA13 and a garbage file quarantined; 1 resent.
+    assert (serial.input_records, serial.loaded, serial.quarantined) == (12, 8, 3)
+    assert (pooled.input_records, pooled.loaded, pooled.quarantined) == (12, 8, 3)
+    assert pooled.duplicates_skipped == serial.duplicates_skipped == 1
+    serial_rows, pooled_rows = _snapshot(serial_dir.warehouse), _snapshot(pooled_dir.warehouse)
+    assert pooled_rows == serial_rows
+    # A malformed set inside a pooled file is still quarantined on its own, with its locator.
+    [bad_set] = [r for r in pooled_rows["quarantine"] if "two-invoices" in r[1]]
+    assert "[AK5:4]" in bad_set[3] and "ISA13=000000201 GS06=1 ST02=0002 segment" in bad_set[2]
+    assert bad_set[4].startswith("ST*810*0002")
+    # A file outside inbound/outbound loads with no direction.
+    root_rows = [r for r in pooled_rows["x12_transactions"] if r[0] == "at-the-root.x12"]
+    assert len(root_rows) == 1
+
+
+def test_pooled_run_then_serial_run_adds_nothing(
+    edi_dir: Path, monkeypatch: pytest.MonkeyPatch, warehouse: Query
+):
+    import ingestion.edi as edi_module
+
+    _messy_company(edi_dir)
+    monkeypatch.setattr(edi_module, "POOL_MIN_BYTES", 0)
+    ingest("edi", workers=2, files_per_batch=1)
+    before = {t: count(warehouse, t) for t in ("x12_transactions", "x12_segments")}
+
+    again = ingest("edi", workers=1).audit(SETS)
+
+    assert (again.loaded, again.quarantined, again.duplicates_skipped) == (0, 0, 12)
+    assert {t: count(warehouse, t) for t in before} == before

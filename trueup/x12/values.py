@@ -75,19 +75,30 @@ def implied2(seg: list[str], i: int) -> float | None:
         raise MappingError(f"{seg[0]}{i:02d} {v!r} is not an N2 amount (AK4 code 6)") from None
 
 
+# Valid dates already converted: a file repeats a handful of dates thousands of times.
+_ISO_DATES: dict[str, str] = {}
+
+
 def date(seg: list[str], i: int) -> str | None:
     """CCYYMMDD (or legacy YYMMDD) element as an ISO date string; None when empty."""
     v = el(seg, i)
     if not v:
         return None
+    iso = _ISO_DATES.get(v)
+    if iso is not None:
+        return iso
     try:
         if len(v) == 8:
-            return dt.date(int(v[:4]), int(v[4:6]), int(v[6:])).isoformat()
-        if len(v) == 6:
-            return dt.date(2000 + int(v[:2]), int(v[2:4]), int(v[4:])).isoformat()
+            iso = dt.date(int(v[:4]), int(v[4:6]), int(v[6:])).isoformat()
+        elif len(v) == 6:
+            iso = dt.date(2000 + int(v[:2]), int(v[2:4]), int(v[4:])).isoformat()
     except ValueError:
         pass
-    raise MappingError(f"{seg[0]}{i:02d} {v!r} is not a CCYYMMDD date (AK4 code 8)")
+    if iso is None:
+        raise MappingError(f"{seg[0]}{i:02d} {v!r} is not a CCYYMMDD date (AK4 code 8)")
+    if len(_ISO_DATES) < 100_000:
+        _ISO_DATES[v] = iso
+    return iso
 
 
 def product_ids(seg: list[str], first: int, last: int | None = None) -> dict[str, str | None]:
@@ -117,7 +128,8 @@ def sscc_check_digit_ok(sscc: str) -> bool:
     """GS1 mod-10 check of an 18-digit SSCC."""
     if len(sscc) != 18 or not sscc.isdigit():
         return False
-    total = sum(int(d) * (3 if k % 2 == 0 else 1) for k, d in enumerate(reversed(sscc[:-1])))
+    # Weights 3,1,3,... from the right of the 17 data digits: 3 on even positions from the left.
+    total = 3 * sum(map(int, sscc[0:17:2])) + sum(map(int, sscc[1:17:2]))
     return (10 - total % 10) % 10 == int(sscc[-1])
 
 
