@@ -308,6 +308,7 @@ def main() -> None:
     peaks = {"simulate": sim.peak_rss, "trueup_run": full.peak_rss}
     incremental_s: float | None = None
     incremental_same: bool | None = None
+    incremental_phases: dict[str, float] = collections.defaultdict(float)
     if not args.no_incremental:
         more = simulate(sources, seed=args.seed, days=args.days + 1, opd=opd)
         log(fmt_row(f"simulate --days {args.days + 1}", more.seconds, more.peak_rss))
@@ -320,6 +321,16 @@ def main() -> None:
                 incr.seconds,
                 incr.peak_rss,
                 f"{incr.seconds / full.seconds:.1%} of the full run",
+            )
+        )
+        incr_steps = step_seconds(data, run_id_of(incr.stdout))
+        for step, secs in incr_steps.items():
+            incremental_phases[phase_of(step)] += secs
+        for phase, secs in sorted(incremental_phases.items()):
+            log(fmt_row(f"  step {phase}", secs, None))
+        log(
+            fmt_row(
+                "  outside steps (imports, launch)", incr.seconds - sum(incr_steps.values()), None
             )
         )
         if incr.returncode == 0:
@@ -372,6 +383,7 @@ def main() -> None:
             None if incremental_s is None else round(incremental_s / full.seconds, 3)
         ),
         "incremental_same_results": incremental_same,
+        "incremental_steps_s": {k: round(v, 1) for k, v in sorted(incremental_phases.items())},
         "pandas_s": round(pandas.seconds, 1),
         "speedup_vs_pandas": round(pandas.seconds / full.seconds, 3),
         "speedup_vs_pandas_mart_only": round(pandas.seconds / dbt_s, 3) if dbt_s else None,

@@ -164,6 +164,10 @@ def _build(
     # A unique alias: with a caller's long-lived connection, a failed earlier attempt must not
     # collide with this one.
     alias = f"trueup_publish_v{result.version}_{os.getpid()}"
+    # Row order means nothing in the marts: without the guarantee DuckDB copies and writes
+    # Parquet in parallel (restored afterwards: the connection may be the caller's).
+    (order_setting,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    con.execute("set preserve_insertion_order = false")
     con.execute(f"attach {_literal(str(target))} as {alias}")
     try:
         counts: dict[str, int] = {}
@@ -200,6 +204,7 @@ def _build(
         # Detaching checkpoints and closes the file: nothing of it may stay open in this process
         # when it is renamed over the published file.
         con.execute(f"detach {alias}")
+        con.execute(f"set preserve_insertion_order = {'true' if order_setting else 'false'}")
     return result
 
 
@@ -324,7 +329,7 @@ def published_warehouse(context: AssetExecutionContext) -> dg.MaterializeResult:
     """Publish the marts built by this run as a new version."""
     from orchestration.resources import current_paths
 
-    result = publish(current_paths(), run_id=context.run_id)
+    result = publish(current_paths(), run_id=context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "version": result.version,

@@ -29,7 +29,9 @@ select
     min(p.shipped_at) as oldest_shipped_at
 from physical_lines as p
     left join first_posting as f on f.shipment_id = p.shipment_id
+    -- Both bounds as plain inequalities (never posted = posted at the end of time): a range join
+    -- of two conditions, not one inequality (1M lines x every later cutoff) filtered afterwards.
     inner join cutoffs as c
         on p.shipped_at < c.cutoff_at
-        and (f.posted_at is null or f.posted_at >= c.cutoff_at)
+        and c.cutoff_at <= coalesce(f.posted_at, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
 group by c.snapshot_date, p.warehouse_code, p.item_no, p.lot_no

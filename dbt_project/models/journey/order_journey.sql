@@ -1,7 +1,21 @@
+{{ config(
+    materialized=('incremental' if target.type == 'duckdb' else 'table'),
+    unique_key='correlation_id',
+    incremental_strategy='delete+insert',
+    post_hook=(["delete from {{ this }} where event_seq is null"] if target.type == 'duckdb' else []),
+) }}
 {#- Every event of every order line across systems, in time order: channel order, ERP entry,
     warehouse shipment, ERP ship confirm, ASN, carrier scans, invoice, 810, payment, return,
     receipt, credit. One row per (correlation_id, event); order- and shipment-level events are
-    repeated on each line they concern. -#}
+    repeated on each line they concern.
+
+    The journey does not depend on as_of, and one more day touches few order lines: on DuckDB an
+    incremental run rewrites only the correlation ids whose multiset of events changed (a 64-bit
+    hash sum and a count per correlation id, new events vs the rows of this table), so the
+    window over 11M events runs on the changed lines only. A correlation id that lost all its
+    events gets one tombstone row (NULL event_seq): delete+insert removes its old rows and the
+    post-hook the tombstone. Other adapters rebuild the table. Ties in time order are broken by
+    every column, so event_seq is the same whichever run computed it. -#}
 with lines as (
     select correlation_id, so_no, channel, channel_order_ref, customer_po, ordered_at, entered_at,
            qty_base, extended_amount, item_no
@@ -62,17 +76,54 @@ events as (
     select correlation_id, so_no, credited_at, 'erp', 'credited', credit_memo_no, cast(null as {{ dbt.type_bigint() }}), credited_amount
     from {{ ref('fct_rma_lines') }}
     where credit_memo_no is not null
+),
+
+journeys as (
+    -- qty_base as bigint: sums of bigint are HUGEINT on DuckDB, whose bit-packed columns read
+    -- ~20x slower than BIGINT ones (2.5 s per scan of 11M rows).
+    select
+        correlation_id, so_no, event_at, system, event_type, document_id,
+        cast(qty_base as {{ dbt.type_bigint() }}) as qty_base, amount
+    from events
+    where event_at is not null and correlation_id is not null
+)
+
+{%- if is_incremental() %},
+
+new_prints as (
+    select correlation_id, sum(hash(so_no, event_at, system, event_type, document_id, qty_base, amount)) as print, count(*) as n
+    from journeys
+    group by correlation_id
+),
+
+old_prints as (
+    select correlation_id, sum(hash(so_no, event_at, system, event_type, document_id, qty_base, amount)) as print, count(*) as n
+    from {{ this }}
+    group by correlation_id
+),
+
+changed as (
+    select coalesce(n.correlation_id, o.correlation_id) as correlation_id, n.correlation_id is null as is_gone
+    from new_prints as n
+        full outer join old_prints as o on o.correlation_id = n.correlation_id
+    where n.print is distinct from o.print or n.n is distinct from o.n
 )
 
 select
-    e.correlation_id,
-    e.so_no,
-    e.event_at,
-    e.system,
-    e.event_type,
-    e.document_id,
-    e.qty_base,
-    e.amount,
-    row_number() over (partition by e.correlation_id order by e.event_at, e.event_type, e.document_id) as event_seq
-from events as e
-where e.event_at is not null and e.correlation_id is not null
+    j.*,
+    row_number() over (partition by j.correlation_id order by j.event_at, j.event_type, j.document_id, j.system, j.qty_base, j.amount) as event_seq
+from journeys as j
+    inner join changed as c on c.correlation_id = j.correlation_id and not c.is_gone
+
+union all
+
+select correlation_id, null, null, null, null, null, null, null, null
+from changed
+where is_gone
+{%- else %}
+
+select
+    j.*,
+    row_number() over (partition by j.correlation_id order by j.event_at, j.event_type, j.document_id, j.system, j.qty_base, j.amount) as event_seq
+from journeys as j
+{%- endif %}
