@@ -24,6 +24,7 @@ from typing import Any
 
 import dlt
 from dlt.common.destination import Destination
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion import conservation
 from ingestion.conservation import Ledger, ResourceAudit
@@ -61,7 +62,13 @@ def destination(paths: Paths | None = None) -> Destination | str:
     name = os.environ.get("TRUEUP_DESTINATION") or dlt.config.get("trueup.destination") or "duckdb"
     if name == "duckdb" and not dlt.secrets.get("destination.duckdb.credentials"):
         paths = paths or Paths.from_env()
-        return dlt.destinations.duckdb(credentials=str(paths.warehouse))
+        creds = DuckDbCredentials(str(paths.warehouse))
+        # No raw table has a meaningful row order (staging orders or aggregates everything), and
+        # without the guarantee DuckDB copies staging files and merges on every core (~10% off
+        # the load phase). dlt applies it with SET after connecting, not as a connect option,
+        # so it never clashes with the configuration of another connection to the file.
+        creds.global_config = {"preserve_insertion_order": False}
+        return dlt.destinations.duckdb(credentials=creds)
     return str(name)
 
 

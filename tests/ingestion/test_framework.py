@@ -123,3 +123,27 @@ def test_timestamps_in_marketplace_formats_are_read_as_utc() -> None:
         datetime(2026, 1, 15, tzinfo=UTC),
         None,
     ]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2026-01-15 07:00:00 UTC", "2026-01-15 08:30:00 GMT"],
+        ["2026-01-15T07:00:00Z", "2026-01-15T10:30:00+02:00"],
+        ["2026-01-15 07:00:00", "2026-01-15T08:30:00"],
+        # The first value picks which cast is tried first; a column that changes format
+        # part-way must still come out whole.
+        ["2026-01-15 07:00:00 UTC", "2026-01-15T10:30:00+02:00", "2026-01-15 08:30:00"],
+        [None, "2026-01-15T07:00:00Z", "2026-01-15 08:30:00 UTC"],
+    ],
+)
+def test_every_timestamp_column_layout_reads_the_same_instants(values: list[str | None]) -> None:
+    expected = [
+        None if v is None else datetime.fromisoformat(v.removesuffix(" UTC").removesuffix(" GMT"))
+        for v in values
+    ]
+    expected = [
+        None if e is None else (e if e.tzinfo else e.replace(tzinfo=UTC)).astimezone(UTC)
+        for e in expected
+    ]
+    assert parse_timestamps(pa.array(values, pa.string())).to_pylist() == expected
