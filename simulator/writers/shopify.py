@@ -311,16 +311,14 @@ def write_block(
 
 def write_payouts(store: SqliteStore) -> None:
     """Payouts aggregated from the paid balance transactions (amount = gross - fees)."""
-    store.wait()
-    con = store.con
-    rows = con.execute(
+    rows = store.query(
         """SELECT payout_id, MAX(updated_at),
                   SUM(CASE WHEN type='charge' THEN amount_cents ELSE 0 END),
                   SUM(CASE WHEN type='charge' THEN fee_cents ELSE 0 END),
                   SUM(CASE WHEN type='refund' THEN amount_cents ELSE 0 END),
                   SUM(CASE WHEN type='refund' THEN fee_cents ELSE 0 END)
            FROM balance_transactions WHERE payout_id IS NOT NULL GROUP BY payout_id ORDER BY payout_id"""
-    ).fetchall()
+    )
     out = []
     for pid, _upd, cg, cf, rg, rf in rows:
         day = pid - 70000000
