@@ -295,12 +295,12 @@ def _simulate(
     # the SQLite stores carry their indexes from the start; the three files finish in parallel
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=3) as pool:
-        erp_job = pool.submit(erp.finish, []) if isinstance(erp, SqliteStore) else None
-        wms_job = pool.submit(wms.finish, [])
-        shop_job = pool.submit(shop.finish, [])
+        erp_job = pool.submit(erp.finish) if isinstance(erp, SqliteStore) else None
+        wms_job = pool.submit(wms.finish)
+        shop_job = pool.submit(shop.finish)
         erp_counts = _merge(
             store_counts["erp"],
-            erp.finish(erp_writer.erp_index_ddl()) if erp_job is None else erp_job.result(),
+            erp.finish() if erp_job is None else erp_job.result(),
         )
         wms_counts = _merge(store_counts["wms"], wms_job.result())
         shop_counts = _merge(store_counts["shopify"], shop_job.result())

@@ -20,24 +20,15 @@ from simulator.writers.sqlstore import SqlAlchemyStore, SqliteStore
 
 
 def open_erp(out_dir: Path, url: str | None) -> SqliteStore | SqlAlchemyStore:
-    """The default SQLite file (stdlib fast path) or any SQLAlchemy URL."""
+    """The default SQLite file (ADBC fast path) or any SQLAlchemy URL."""
     if url is None or url.startswith("sqlite:///"):
         path = out_dir / "erp" / "erp.sqlite" if url is None else Path(url[len("sqlite:///") :])
         ddl = [
             str(CreateTable(t).compile(dialect=sqlite.dialect())).strip()
             for t in erp_schema.metadata.sorted_tables
         ]
-        # SQLite: secondary indexes from the start (see SqliteStore); PostgreSQL: at finish
-        return SqliteStore(path, ddl + erp_index_ddl())
+        return SqliteStore(path, ddl)
     return SqlAlchemyStore(url, erp_schema.metadata)
-
-
-def erp_index_ddl() -> list[str]:
-    return [
-        f"CREATE INDEX ix_{t}_{'_'.join(c)} ON {t} ({', '.join(c)})"
-        for t, cols in erp_schema.INDEXES.items()
-        for c in cols
-    ]
 
 
 def write_master(store: SqliteStore | SqlAlchemyStore, m: MasterData, ts: str) -> None:
@@ -404,4 +395,4 @@ def write_block(
     )
 
 
-__all__ = ["erp_index_ddl", "fmt_ids", "open_erp", "write_block", "write_master"]
+__all__ = ["fmt_ids", "open_erp", "write_block", "write_master"]

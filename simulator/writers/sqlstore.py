@@ -97,19 +97,14 @@ class SqliteStore:
         self.con.close()
 
     def close(self) -> dict[str, int]:
-        """Commit and close without indexes (another process appends next); rows per table."""
+        """Commit and close (another process appends next); rows per table."""
         self._commit()
         self._close()
         return dict(self.counts)
 
-    def finish(self, indexes: list[str]) -> dict[str, int]:
-        """Commit, build any further indexes, close; return rows per table."""
-        self._commit()
-        self._execute("PRAGMA threads=2")  # index sorts use a helper thread
-        for stmt in indexes:
-            self._execute(stmt)
-        self._close()
-        return dict(sorted(self.counts.items()))
+    def finish(self) -> dict[str, int]:
+        """Commit and close after the last rows; rows per table, by table name."""
+        return dict(sorted(self.close().items()))
 
 
 def _arrow(df: pd.DataFrame) -> pa.Table:
@@ -188,12 +183,7 @@ class SqlAlchemyStore:
                 )
         self.counts[table] = self.counts.get(table, 0) + len(df)
 
-    def finish(self, indexes: list[str]) -> dict[str, int]:
-        self.raw.commit()
-        cur = self.raw.cursor()
-        for stmt in indexes:
-            cur.execute(stmt)
-        cur.close()
+    def finish(self) -> dict[str, int]:
         self.raw.commit()
         self.raw.close()
         self.engine.dispose()
