@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from simulator.billing import SETTLEMENT_DAYS, settlement_period
 from simulator.returns import Returns
-from simulator.timing import DAY, concat, concat_arrow, dates, money, money1
+from simulator.timing import DAY, concat_arrow, dates, money, money1, text_bytes
 
 COLUMNS = (
     "settlement-id",
@@ -142,6 +142,7 @@ class AmazonWriter:
             ""
         ] * 18
         lines = ["\t".join(COLUMNS), "\t".join(head)]
+        detail = b""
         if len(rows):
             amt = money(rows["amount_c"].to_numpy())
             posted = rows["posted_at"].to_numpy()
@@ -152,34 +153,37 @@ class AmazonWriter:
             adj = np.where(is_order, "", rows["adjustment_id"].fillna("").to_numpy().astype(object))
             shp = np.where(is_order, rows["shipment_id"].fillna("").to_numpy().astype(object), "")
             qty = np.where(is_order, rows["qty"].to_numpy().astype(str), "")
-            # one row per order item x amount component, built column-wise
-            lines += concat(
-                f"{sid}\t\t\t\t\t\t",
-                tt,
-                "\t",
-                rows["order_id"].to_numpy().astype(object),
-                "\t\t",
-                adj.astype(object),
-                "\t",
-                shp.astype(object),
-                "\tAmazon.com\t",
-                rows["amount_type"].to_numpy().astype(object),
-                "\t",
-                rows["amount_description"].to_numpy().astype(object),
-                "\t",
-                amt,
-                "\tMFN\t",
-                pdates,
-                "\t",
-                ptimes,
-                "\t",
-                rows["order_item_code"].to_numpy().astype(object),
-                "\t\t\t",
-                rows["sku"].to_numpy().astype(object),
-                "\t",
-                qty.astype(object),
-                "\t",
+            # one row per order item x amount component, built column-wise, written as bytes
+            detail = text_bytes(
+                concat_arrow(
+                    f"{sid}\t\t\t\t\t\t",
+                    tt,
+                    "\t",
+                    rows["order_id"].to_numpy().astype(object),
+                    "\t\t",
+                    adj.astype(object),
+                    "\t",
+                    shp.astype(object),
+                    "\tAmazon.com\t",
+                    rows["amount_type"].to_numpy().astype(object),
+                    "\t",
+                    rows["amount_description"].to_numpy().astype(object),
+                    "\t",
+                    amt,
+                    "\tMFN\t",
+                    pdates,
+                    "\t",
+                    ptimes,
+                    "\t",
+                    rows["order_item_code"].to_numpy().astype(object),
+                    "\t\t\t",
+                    rows["sku"].to_numpy().astype(object),
+                    "\t",
+                    qty.astype(object),
+                    "\t\n",
+                )
             )
+        others = []
         for desc, c in (
             ("Previous Reserve Amount Balance", self.prev_reserve),
             ("Current Reserve Amount", -reserve),
@@ -187,7 +191,7 @@ class AmazonWriter:
         ):
             if c == 0 and desc.startswith("Previous"):
                 continue
-            lines.append(
+            others.append(
                 "\t".join(
                     (
                         str(sid),
@@ -219,5 +223,8 @@ class AmazonWriter:
             )
         self.prev_reserve = reserve
         name = f"{sid}.tsv"
-        (self.dir / name).write_text("\n".join(lines) + "\n")
-        self.counts[f"amazon/settlements/{name}"] = len(lines) - 1
+        with (self.dir / name).open("wb") as fh:
+            fh.write(("\n".join(lines) + "\n").encode())
+            fh.write(detail)
+            fh.write(("\n".join(others) + "\n").encode())
+        self.counts[f"amazon/settlements/{name}"] = len(lines) - 1 + len(rows) + len(others)

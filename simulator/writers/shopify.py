@@ -4,7 +4,6 @@ Admin REST API returns for the resource; ``trueup serve`` pages through it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from simulator.billing import Billing
 from simulator.fulfilment import Fulfilment
 from simulator.master_data import MasterData
 from simulator.returns import Returns
-from simulator.timing import DAY, HOUR, iso, iso1
+from simulator.timing import DAY, HOUR, compact_json, iso, iso1
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -217,7 +216,7 @@ def write_block(
             "fulfillments": fulfillments,
             "refunds": refund_list,
         }
-        rows.append((order_id, iso1(upd), json.dumps(payload, separators=(",", ":"))))
+        rows.append((order_id, iso1(upd), compact_json(payload)))
     store.append("orders", pd.DataFrame(rows, columns=["id", "updated_at", "payload"]))
 
     # balance transactions: charges at checkout, refunds when credited
@@ -270,7 +269,7 @@ def write_block(
         )
     ):
         payloads.append(
-            json.dumps(
+            compact_json(
                 {
                     "id": int(tid),
                     "type": typ,
@@ -287,7 +286,6 @@ def write_block(
                     "source_order_transaction_id": int(src),
                     "processed_at": iso1(pr),
                 },
-                separators=(",", ":"),
             )
         )
     store.append(
@@ -341,7 +339,7 @@ def write_payouts(store: SqliteStore) -> None:
             (
                 pid,
                 updated,
-                json.dumps(
+                compact_json(
                     {
                         "id": pid,
                         "status": "paid",
@@ -350,7 +348,6 @@ def write_payouts(store: SqliteStore) -> None:
                         "amount": _m(amount),
                         "summary": summary,
                     },
-                    separators=(",", ":"),
                 ),
             )
         )
