@@ -17,7 +17,7 @@ from simulator.discrepancies import DEFECT, TruthLog
 from simulator.fulfilment import RULES, Fulfilment
 from simulator.master_data import WAREHOUSES, MasterData
 from simulator.returns import Returns
-from simulator.timing import DAY, STREAM_INVENTORY, dates, epoch, iso, rng_for, zfill
+from simulator.timing import DAY, STREAM_INVENTORY, dates, epoch, iso_column, rng_for, zfill
 
 WH_SHARE = np.array([0.455, 0.455, 0.09])
 ERROR_START_DAYS = 14
@@ -183,7 +183,7 @@ class InventoryBook:
                 "j": jj,
             }
         )
-        upd = iso(cutoff)
+        upd = iso_column(cutoff)
         erp_bal = base[["snapshot_date", "warehouse_code", "item_no", "lot_no"]].assign(
             on_hand_base=book.ravel(), updated_at=upd
         )
@@ -241,14 +241,14 @@ class InventoryBook:
         wms_mv = pd.DataFrame(
             {
                 "id": mid,
-                "moved_at": iso(at),
+                "moved_at": iso_column(at),
                 "warehouse_code": np.array(WAREHOUSES, dtype=object)[mv["w"].to_numpy()],
                 "item_no": item_no[mv["i"].to_numpy()],
                 "lot_no": lots[mv["w"].to_numpy(), mv["i"].to_numpy()],
                 "movement_type": mv["movement_type"].to_numpy(),
                 "qty_base": mv["qty_base"].to_numpy(),
                 "reference": "daily",
-                "updated_at": iso(at),
+                "updated_at": iso_column(at),
             }
         )
         # ERP: book deltas split into receipts, returns, shipments (posted view) and adjustments
@@ -279,14 +279,14 @@ class InventoryBook:
                 "txn_no": np.char.add(
                     "IT", zfill(np.arange(1, len(tx) + 1).astype(str), 10)
                 ).astype(object),
-                "txn_at": iso(tat),
+                "txn_at": iso_column(tat),
                 "warehouse_code": np.array(WAREHOUSES, dtype=object)[tx["w"].to_numpy()],
                 "item_no": item_no[tx["i"].to_numpy()],
                 "lot_no": lots[tx["w"].to_numpy(), tx["i"].to_numpy()],
                 "txn_type": tx["txn_type"].to_numpy(),
                 "qty_base": tx["qty_base"].to_numpy(),
                 "reference": "daily",
-                "updated_at": iso(tat),
+                "updated_at": iso_column(tat),
             }
         )
         return {

@@ -15,7 +15,7 @@ from simulator.discrepancies import VARIANT
 from simulator.fulfilment import Fulfilment, fmt_ids
 from simulator.master_data import MasterData
 from simulator.returns import Returns
-from simulator.timing import iso, str_replace
+from simulator.timing import iso_column, str_replace
 from simulator.writers.sqlstore import SqlAlchemyStore, SqliteStore
 
 
@@ -101,14 +101,14 @@ def write_block(
                 "channel": so["channel"],
                 "customer_po": so["customer_po"],
                 "channel_order_ref": so["channel_order_ref"].replace("", None),
-                "order_date": iso(so["t0"]),
-                "entered_at": iso(so["entered"]),
+                "order_date": iso_column(so["t0"]),
+                "entered_at": iso_column(so["entered"]),
                 "warehouse_code": so["warehouse_code"],
                 "carrier_scac": so["carrier_scac"],
                 "status": np.where(shipped_any, "shipped", "released"),
                 "currency": "USD",
                 "total_amount": _c(so["value_c"]),
-                "updated_at": iso(upd),
+                "updated_at": iso_column(upd),
             }
         ),
     )
@@ -144,7 +144,9 @@ def write_block(
                     "shipped",
                     np.where(qsb > 0, "partial", "open"),
                 ),
-                "updated_at": iso(upd[np.searchsorted(so.index.to_numpy(), lv["o"].to_numpy())]),
+                "updated_at": iso_column(
+                    upd[np.searchsorted(so.index.to_numpy(), lv["o"].to_numpy())]
+                ),
             }
         ),
     )
@@ -163,11 +165,11 @@ def write_block(
                     cf_sh["pro_no"].to_numpy() == "", None, cf_sh["pro_no"].to_numpy()
                 ),
                 "bol_no": cf_sh["bol_no"].to_numpy(),
-                "shipped_at": iso(cf_sh["shipped_at"]),
-                "posted_at": iso(cf["posted_at"]),
+                "shipped_at": iso_column(cf_sh["shipped_at"]),
+                "posted_at": iso_column(cf["posted_at"]),
                 "source": np.where(cf_sh["is_3pl"].to_numpy(), "945", "WMS"),
                 "weight_lb": cf_sh["weight_lb"].to_numpy(),
-                "updated_at": iso(cf["posted_at"]),
+                "updated_at": iso_column(cf["posted_at"]),
             }
         ),
     )
@@ -190,7 +192,7 @@ def write_block(
                 "qty": cl["qty"],
                 "uom": cl["uom"],
                 "qty_base": cl["qty_base"],
-                "updated_at": iso(cl["posted_at"]),
+                "updated_at": iso_column(cl["posted_at"]),
             }
         ),
     )
@@ -206,11 +208,11 @@ def write_block(
                 "ship_confirm_no": fa["ship_confirm_no"].to_numpy(),
                 "carrier_scac": fa_sh["carrier_scac"].to_numpy(),
                 "tracking_no": fa_sh["tracking_no"].to_numpy(),
-                "accrued_at": iso(fa["posted_at"]),
+                "accrued_at": iso_column(fa["posted_at"]),
                 "zone": fa_sh["zone"].to_numpy(),
                 "billed_weight_lb": fa_sh["billed_weight"].to_numpy(),
                 "amount": _c(fa_sh["accrual_c"]),
-                "updated_at": iso(fa["posted_at"]),
+                "updated_at": iso_column(fa["posted_at"]),
             }
         ),
     )
@@ -239,8 +241,8 @@ def write_block(
                 "invoice_no": vi["invoice_no"],
                 "so_no": vi["so_no"],
                 "customer_no": vi["customer_no"],
-                "invoice_date": iso(vi["invoiced_at"]),
-                "due_date": iso(vi["due_at"]),
+                "invoice_date": iso_column(vi["invoiced_at"]),
+                "due_date": iso_column(vi["due_at"]),
                 "terms": vi["terms"],
                 "subtotal": _c(vi["total_c"]),
                 "freight_amount": 0.0,
@@ -248,7 +250,7 @@ def write_block(
                 "total_amount": _c(vi["total_c"]),
                 "status": status,
                 "is_consolidated": vi["is_consolidated"],
-                "updated_at": iso(upd_i),
+                "updated_at": iso_column(upd_i),
             }
         ),
     )
@@ -269,7 +271,7 @@ def write_block(
                 "qty_base": vl["qty_base"],
                 "unit_price": _c(vl["price_c"]),
                 "extended_amount": _c(vl["ext_c"]),
-                "updated_at": iso(inv["invoiced_at"].to_numpy()[vl["i"].to_numpy()]),
+                "updated_at": iso_column(inv["invoiced_at"].to_numpy()[vl["i"].to_numpy()]),
             }
         ),
     )
@@ -281,13 +283,13 @@ def write_block(
             {
                 "receipt_no": rc["receipt_no"],
                 "customer_no": rc["customer_no"],
-                "received_at": iso(rc["received_at"]),
-                "posted_at": iso(rc["posted_at"]),
+                "received_at": iso_column(rc["received_at"]),
+                "posted_at": iso_column(rc["posted_at"]),
                 "method": rc["method"],
                 "reference": rc["reference"],
                 "amount": _c(rc["amount_c"]),
                 "unapplied_amount": np.where(rc["unapplied"], _c(rc["amount_c"]), 0.0),
-                "updated_at": iso(rc["posted_at"]),
+                "updated_at": iso_column(rc["posted_at"]),
             }
         ),
     )
@@ -301,8 +303,8 @@ def write_block(
                 "discount_taken": _c(apps["discount_c"]),
                 "short_paid_amount": _c(apps["short_c"]),
                 "adjustment_reason": apps["adx_reason"].replace("", None),
-                "applied_at": iso(apps["applied_at"]),
-                "updated_at": iso(apps["applied_at"]),
+                "applied_at": iso_column(apps["applied_at"]),
+                "updated_at": iso_column(apps["applied_at"]),
             }
         ),
     )
@@ -334,12 +336,12 @@ def write_block(
                     str_replace(rm["rma_no"].to_numpy(), "RMA", "RA"),
                     rm["channel_order_ref"].to_numpy(),
                 ),
-                "created_at": iso(rm["rma_at"]),
+                "created_at": iso_column(rm["rma_at"]),
                 "window_days": 30,
                 "reason_code": rm["reason"],
                 "status": np.where(credited, "credited", np.where(received, "received", "open")),
                 "expected_credit": _c(rm["expected_c"]),
-                "updated_at": iso(upd_r),
+                "updated_at": iso_column(upd_r),
             }
         ),
     )
@@ -355,7 +357,7 @@ def write_block(
                 "uom": rm["uom"],
                 "qty_base": rm["qty_base"],
                 "unit_price": _c(rm["price_c"]),
-                "updated_at": iso(rm["rma_at"]),
+                "updated_at": iso_column(rm["rma_at"]),
             }
         ),
     )
@@ -368,9 +370,9 @@ def write_block(
                 "rma_no": cm["rma_no"],
                 "customer_no": cm["customer_no"],
                 "invoice_no": cm["invoice_no"],
-                "memo_date": iso(cm["credit_at"]),
+                "memo_date": iso_column(cm["credit_at"]),
                 "total_amount": _c(cm["credit_c"]),
-                "updated_at": iso(cm["credit_at"]),
+                "updated_at": iso_column(cm["credit_at"]),
             }
         ),
     )
@@ -389,7 +391,7 @@ def write_block(
                 "qty_base": cm["qty_base"],
                 "unit_price": np.round(_c(cm["credit_c"]) / cm["qty"].to_numpy(), 2),
                 "extended_amount": _c(cm["credit_c"]),
-                "updated_at": iso(cm["credit_at"]),
+                "updated_at": iso_column(cm["credit_at"]),
             }
         ),
     )

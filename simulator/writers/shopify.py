@@ -13,7 +13,7 @@ from simulator.billing import Billing
 from simulator.fulfilment import Fulfilment
 from simulator.master_data import MasterData
 from simulator.returns import Returns
-from simulator.timing import DAY, HOUR, compact_json, iso, iso1
+from simulator.timing import DAY, HOUR, compact_json, iso1, iso_column
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -293,12 +293,12 @@ def write_block(
         pd.DataFrame(
             {
                 "id": bt["id"].to_numpy(),
-                "updated_at": iso(
+                "updated_at": iso_column(
                     np.where(paid, np.maximum(pat, bt["processed_at"]), bt["processed_at"])
                 ),
                 "payload": payloads,
                 "payout_id": np.where(paid, pid, None),
-                "processed_at": iso(bt["processed_at"]),
+                "processed_at": iso_column(bt["processed_at"]),
                 "amount_cents": bt["amount_c"].to_numpy(),
                 "fee_cents": bt["fee_c"].to_numpy(),
                 "type": bt["type"].to_numpy(),

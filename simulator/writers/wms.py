@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulator.fulfilment import Fulfilment
 from simulator.returns import Returns
-from simulator.timing import iso, strs, zpad
+from simulator.timing import iso_column, strs, zpad
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -63,7 +63,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
             "pro_no", "bol_no", "picked_at", "shipped_at", "weight_lb", "n_lines",
         ],
     ]  # fmt: skip
-    shipped = iso(s["shipped_at"])
+    shipped = iso_column(s["shipped_at"])
     store.append(
         "shipments",
         pd.DataFrame(
@@ -77,7 +77,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
                 "pro_no": s["pro_no"].replace("", None),
                 "bol_no": s["bol_no"],
                 "status": "shipped",
-                "picked_at": iso(s["picked_at"]),
+                "picked_at": iso_column(s["picked_at"]),
                 "shipped_at": shipped,
                 "weight_lb": s["weight_lb"],
                 "line_count": s["n_lines"],
@@ -107,7 +107,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
                 "qty": sl["qty"],
                 "uom": sl["uom"],
                 "qty_base": sl["qty_base"],
-                "updated_at": iso(sh["shipped_at"].to_numpy()[sl["s"].to_numpy()]),
+                "updated_at": iso_column(sh["shipped_at"].to_numpy()[sl["s"].to_numpy()]),
             }
         ),
     )
@@ -115,7 +115,7 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
     if rm.empty:
         return
     rm = rm[rm["receipt_at"] < as_of]
-    at = iso(rm["receipt_at"])
+    at = iso_column(rm["receipt_at"])
     store.append(
         "return_receipts",
         pd.DataFrame(
