@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -22,9 +23,29 @@ def _truth(out: Path) -> dict[str, set[str]]:
     return by
 
 
-def _db(out: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(out / "erp" / "erp.sqlite")
-    con.execute(f"ATTACH '{out / 'wms' / 'wms.sqlite'}' AS wms")
+# What an analyst indexes before reconciling (the simulated ERP carries only primary keys).
+_INDEXES = (
+    "shipments (shipment_id)",
+    "shipment_lines (shipment_id, correlation_id)",
+    "invoice_lines (shipment_id, correlation_id)",
+    "sales_order_lines (correlation_id)",
+    "cash_applications (receipt_no)",
+    "credit_memos (rma_no)",
+    "rma_lines (rma_no)",
+    "wms.return_receipts (rma_no)",
+)
+
+
+def _db(out: Path, work: Path) -> sqlite3.Connection:
+    """The ERP with the WMS attached, copied to ``work`` and indexed for the reconciliation."""
+    for name in ("erp", "wms"):
+        shutil.copyfile(out / name / f"{name}.sqlite", work / f"{name}.sqlite")
+    con = sqlite3.connect(work / "erp.sqlite")
+    con.execute(f"ATTACH '{work / 'wms.sqlite'}' AS wms")
+    for k, target in enumerate(_INDEXES):
+        schema, _, table = target.rpartition(".")
+        prefix = f"{schema}." if schema else ""
+        con.execute(f"CREATE INDEX {prefix}ix_recon_{k} ON {table.replace(' (', '(', 1)}")
     return con
 
 
@@ -36,8 +57,8 @@ def _hours(col: str, as_of: str) -> str:
     return f"(julianday('{as_of}') - julianday({col})) * 24"
 
 
-def _recon(out: Path) -> dict[str, set[str]]:
-    con = _db(out)
+def _recon(out: Path, work: Path) -> dict[str, set[str]]:
+    con = _db(out, work)
     a = _as_of(out)
     q = lambda sql: {r[0] for r in con.execute(sql)}  # noqa: E731
     res: dict[str, set[str]] = {}
@@ -113,10 +134,10 @@ def _recon(out: Path) -> dict[str, set[str]]:
     return res
 
 
-def test_ground_truth_equals_an_independent_reconciliation(medium_company):
+def test_ground_truth_equals_an_independent_reconciliation(medium_company, tmp_path):
     out, _ = medium_company
     truth = _truth(out)
-    found = _recon(out)
+    found = _recon(out, tmp_path)
     for etype, keys in found.items():
         expected = truth.get(etype, set())
         if etype == "inventory_variance":
@@ -144,9 +165,9 @@ def test_ground_truth_covers_every_rule_at_the_default_rate(medium_company):
     }
 
 
-def test_every_shipment_line_points_at_a_real_order_line(small_company):
+def test_every_shipment_line_points_at_a_real_order_line(small_company, tmp_path):
     out, _ = small_company
-    con = _db(out)
+    con = _db(out, tmp_path)
     orphan = con.execute("""SELECT count(*) FROM wms.shipment_lines l LEFT JOIN sales_order_lines o
                             ON o.correlation_id = l.correlation_id WHERE o.so_no IS NULL""").fetchone()[
         0
@@ -158,9 +179,9 @@ def test_every_shipment_line_points_at_a_real_order_line(small_company):
     assert (orphan, orphan_erp) == (0, 0)
 
 
-def test_documents_named_in_the_ground_truth_exist(medium_company):
+def test_documents_named_in_the_ground_truth_exist(medium_company, tmp_path):
     out, _ = medium_company
-    con = _db(out)
+    con = _db(out, tmp_path)
     exists = {
         "invoice_no": "SELECT 1 FROM invoices WHERE invoice_no = ?",
         "rma_no": "SELECT 1 FROM rmas WHERE rma_no = ?",
