@@ -51,7 +51,10 @@ OUTPUT_PARTS = (
     "edi",
     "amazon",
 )
-LINES_PER_BLOCK = 120_000
+# Order lines per block: bigger blocks mean fewer forks and per-block passes (~3% less CPU at
+# 10M lines than 120k), at ~0.2 GiB more peak memory.
+LINES_PER_BLOCK = 240_000
+WRITER_NICENESS = 10
 
 
 def _stores_work(f: object, b: object, r: object, ctx: dict) -> dict:
@@ -66,15 +69,23 @@ def _stores_work(f: object, b: object, r: object, ctx: dict) -> dict:
     return {"stores": counts, "timings": {"wms_shopify": time.perf_counter() - t}}
 
 
-def _files_work(
-    block_no: int, f: object, b: object, r: object, carrier: CarrierWriter, edi: EdiWriter
-) -> dict:
-    """Carrier and EDI files of one block; returns writer state and the truth found."""
+def _carrier_work(block_no: int, f: object, carrier: CarrierWriter) -> dict:
+    """Carrier tracking and freight-bill files of one block; returns their counts and truth."""
     local = TruthLog()
-    edi.truth = local
     t = time.perf_counter()
     carrier.write_block(block_no, f, local)
-    t_carrier = time.perf_counter() - t
+    return {
+        "truth": (local.discrepancies, local.near_misses),
+        "carrier": carrier.counts,
+        "stores": {},
+        "timings": {"carrier": time.perf_counter() - t},
+    }
+
+
+def _edi_work(block_no: int, f: object, b: object, r: object, edi: EdiWriter) -> dict:
+    """EDI files of one block; returns the writer's state (control numbers) and the truth."""
+    local = TruthLog()
+    edi.truth = local
     t = time.perf_counter()
     docs = edi.block_docs(f, b, r)
     t_docs = time.perf_counter() - t
@@ -83,10 +94,9 @@ def _files_work(
     t_write = time.perf_counter() - t
     return {
         "truth": (local.discrepancies, local.near_misses),
-        "carrier": carrier.counts,
         "edi": edi.get_state(),
         "stores": {},
-        "timings": {"carrier": t_carrier, "edi_docs": t_docs, "edi_write": t_write},
+        "timings": {"edi_docs": t_docs, "edi_write": t_write},
     }
 
 
@@ -119,6 +129,9 @@ class _Child:
             # no garbage collection in a short-lived child: a collection walks (and so writes,
             # copying on write) every page of the parent's objects
             gc.disable()
+            # the generating process heads the pipeline: with both cores busy, writers that
+            # take its CPU only make themselves wait for the next block (10M lines: -10% wall)
+            os.nice(WRITER_NICENESS)
             os.close(rfd)
             try:
                 res = work(*args)
@@ -161,15 +174,17 @@ def _join(
     carrier: CarrierWriter,
     edi: EdiWriter,
 ) -> None:
-    """Wait for one chain's previous writer; carry the file writer's state and truth over."""
+    """Wait for one chain's previous writer; carry the file writers' state and truth over."""
     child = children.pop(name, None)
     if child is None:
         return
     res = child.join(timings, store_counts)
-    if name == "files":
+    if "truth" in res:
         truth.discrepancies.extend(res["truth"][0])
         truth.near_misses.extend(res["truth"][1])
+    if "carrier" in res:
         carrier.counts = res["carrier"]
+    if "edi" in res:
         edi.set_state(res["edi"])
         edi.truth = truth
 
@@ -182,7 +197,7 @@ def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 
 def block_days(config: SimulationConfig) -> int:
-    """Days per block: ~120k order lines, a function of orders/day only (never of --days)."""
+    """Days per block: ~240k order lines, a function of orders/day only (never of --days)."""
     return max(1, min(28, LINES_PER_BLOCK // max(1, int(config.orders_per_day * 3.5))))
 
 
@@ -244,7 +259,7 @@ def _simulate(
 
     prepare_tables()
     bd = block_days(config)
-    # per block, three chains of forked writers: ERP, WMS + Shopify, carrier + EDI files
+    # per block, four chains of forked writers: ERP, WMS + Shopify, EDI files, carrier files
     children: dict[str, _Child] = {}
     for block_no, first in enumerate(range(0, config.days, bd)):
         days = range(first, min(first + bd, config.days))
@@ -255,8 +270,10 @@ def _simulate(
         # this block's stores and files are written by forked children while this process
         # generates the next block; children writing the same files run one after another
         # each chain's next child starts as soon as that chain's previous one is done
-        _join(children, "files", timings, store_counts, truth, carrier, edi)
-        children["files"] = _Child.start(_files_work, block_no, f, b, r, carrier, edi)
+        _join(children, "edi", timings, store_counts, truth, carrier, edi)
+        children["edi"] = _Child.start(_edi_work, block_no, f, b, r, edi)
+        _join(children, "carrier", timings, store_counts, truth, carrier, edi)
+        children["carrier"] = _Child.start(_carrier_work, block_no, f, carrier)
         _join(children, "stores", timings, store_counts, truth, carrier, edi)
         children["stores"] = _Child.start(_stores_work, f, b, r, ctx)
         if erp_path:
