@@ -193,7 +193,7 @@ def to_arrow_str(p: object) -> pa.Array:
     a = np.asarray(p)
     if a.dtype.kind in "iub":
         return pc.cast(pa.array(a), pa.string())
-    if a.dtype.kind == "O":
+    if a.dtype.kind in "OU":  # numpy unicode converts directly (astype(str) first: 4x slower)
         return pa.array(a, type=pa.string())
     return pa.array(a.astype(str), type=pa.string())
 
