@@ -91,3 +91,29 @@ def test_each_file_is_loaded_once_and_a_corrected_settlement_replaces_its_lines(
     assert warehouse("select count(*), sum(amount) from raw_amazon.settlement_lines") == [
         (6, Decimal("54.00"))
     ]
+
+
+def test_a_first_load_writes_straight_into_the_final_tables_and_later_loads_merge(
+    paths, warehouse
+) -> None:
+    def staged() -> set[str]:
+        return {
+            r[0]
+            for r in warehouse(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'raw_amazon_staging'"
+            )
+        }
+
+    write_settlement(paths.sources, "5001.tsv", settlement_rows("5001", orders=2))
+    ingest("amazon", paths=paths)
+    assert "settlement_lines" not in staged()  # nothing to merge with: appended
+
+    write_settlement(paths.sources, "5002.tsv", settlement_rows("5002", orders=3))
+    write_settlement(paths.sources, "5001-v2.tsv", settlement_rows("5001", orders=1))
+    ingest("amazon", paths=paths)
+
+    assert "settlement_lines" in staged()  # the table has rows now: merged
+    assert warehouse(
+        "select settlement_id, count(*) from raw_amazon.settlement_lines group by 1 order by 1"
+    ) == [("5001", 2), ("5002", 6)]
