@@ -158,6 +158,11 @@ class _RunKeys:
         columns = [table.column(k).to_pylist() for k in spec.primary_key]
         keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         seen = self.seen[table_name]
+        if seen.isdisjoint(keys):
+            fresh = set(keys)
+            if len(fresh) == len(keys):  # the usual case, decided by set operations in C
+                seen |= fresh
+                return table
         keep = np.ones(len(keys), dtype=bool)
         for i, key in enumerate(keys):
             if key in seen:

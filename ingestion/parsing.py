@@ -116,6 +116,8 @@ class Parsed:
 
     def keep(self, mask: np.ndarray) -> Parsed:
         """Only the rows where ``mask`` is true."""
+        if mask.all():  # the usual case: nothing to drop, no copy
+            return self
         return Parsed(self.table.filter(pa.array(mask)), self.line_numbers[mask], self.rejects)
 
 
