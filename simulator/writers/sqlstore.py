@@ -21,8 +21,8 @@ class SqliteStore:
     C: half the CPU of ``sqlite3.executemany`` over Python tuples, which spends as long
     building and binding Python objects as SQLite spends writing pages.
 
-    Secondary indexes are part of the DDL, so they grow with every block: their keys (document
-    numbers by day, timestamps) arrive nearly in order, so maintaining them costs about what a
+    Secondary indexes (the API stores' ``(updated_at, id)``) are part of the DDL, so they grow
+    with every block: their keys arrive nearly in order, so maintaining them costs about what a
     build at the end costs, but the work runs inside the pipelined block writers instead of in
     a serial tail after the last block.
 
