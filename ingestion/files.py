@@ -29,6 +29,7 @@ import dlt
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.sources.filesystem import filesystem
 
 from ingestion.pipeline import IngestRun
@@ -204,12 +205,57 @@ def nested_as_json(table: pa.Table) -> pa.Table:
     for i, field in enumerate(table.schema):
         if not pa.types.is_nested(field.type):
             continue
-        text = pa.array(
-            [None if v is None else _json_text(v) for v in table.column(i).to_pylist()],
-            pa.string(),
-        )
+        column = table.column(i).combine_chunks()
+        text = _flat_struct_json(column)
+        if text is None:
+            text = _rows_json(column)
         table = table.set_column(i, pa.field(field.name, pa.string(), field.nullable), text)
     return table
+
+
+def _rows_json(values: pa.Array) -> pa.Array:
+    """JSON text of each value, one Python object at a time (any nesting)."""
+    return pa.array([None if v is None else _json_text(v) for v in values.to_pylist()], pa.string())
+
+
+# Characters JSON text can carry as they are; anything else (quotes and backslashes aside, which
+# are escaped in bulk) sends the row to the per-row path, which escapes as json.dumps does.
+_PLAIN = r"^[\x20-\x7e]*$"
+
+
+def _flat_struct_json(values: pa.Array) -> pa.Array | None:
+    """JSON text of a struct of strings, built column-wise (a tracking event's location).
+
+    Same text as :func:`_json_text` per row: keys in field order, ``null`` for a missing value,
+    ``"`` and ``\\`` escaped. Rows holding any other character outside printable ASCII take the
+    per-row path. None when the struct has other field types (the caller goes per row).
+    """
+    kind = values.type
+    if not pa.types.is_struct(kind) or kind.num_fields == 0:
+        return None
+    names = [kind.field(k).name for k in range(kind.num_fields)]
+    if not all(pa.types.is_string(kind.field(k).type) for k in range(kind.num_fields)):
+        return None
+    if not all(name.isascii() and name.isprintable() for name in names):
+        return None
+    parts: list[Any] = []
+    plain = None
+    for k, (name, child) in enumerate(zip(names, values.flatten(), strict=True)):
+        ok = pc.fill_null(pc.match_substring_regex(child, _PLAIN), True)
+        plain = ok if plain is None else pc.and_(plain, ok)
+        escaped = pc.replace_substring(pc.replace_substring(child, "\\", "\\\\"), '"', '\\"')
+        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+        parts += ["{" if k == 0 else ",", json.dumps(name) + ":", pc.fill_null(quoted, "null")]
+    text = pc.binary_join_element_wise(*parts, "}", "")
+    text = pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
+    odd = np.flatnonzero(~np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool))
+    if len(odd):  # a quote-free world is not guaranteed: re-encode those rows one by one
+        fixed = _rows_json(values.take(pa.array(odd)))
+        merged = text.to_pylist()
+        for row, value in zip(odd.tolist(), fixed.to_pylist(), strict=True):
+            merged[row] = value
+        text = pa.array(merged, pa.string())
+    return text
 
 
 def _json_text(value: Any) -> str:

@@ -29,3 +29,22 @@ def test_struct_and_list_columns_become_compact_json_text_and_nulls_stay_null() 
     assert flat.column("tracking_location")[1].as_py() is None
     assert flat.column("scans").to_pylist() == ["[1,2]", "[]"]
     assert flat.column("id").to_pylist() == ["e1", "e2"]  # flat columns untouched
+
+
+def test_structs_of_text_encode_column_wise_exactly_as_row_by_row() -> None:
+    from ingestion.files import _rows_json
+
+    awkward = ["Reno", 'say "hi"', "back\\slash", "tab\there", "Zürich", "line\nbreak", "", None]
+    rows = [
+        None if i % 7 == 3 else {"city": awkward[i % 8], "zip": awkward[(i * 3) % 8]}
+        for i in range(64)
+    ]
+    column = pa.array(rows, pa.struct([("city", pa.string()), ("zip", pa.string())]))
+    # a slice too: children of a sliced struct start at its offset
+    for values in (column, column.slice(5, 40)):
+        table = pa.table({"loc": values})
+
+        text = nested_as_json(table).column("loc").to_pylist()
+
+        assert text == _rows_json(values).to_pylist()
+        assert [None if t is None else json.loads(t) for t in text] == values.to_pylist()
