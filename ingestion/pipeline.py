@@ -303,8 +303,16 @@ def _append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     if not candidates:
         return []
     switched = [name for name in candidates if not _has_rows(pipeline, name)]
+    if not switched:
+        return []
     for name in switched:
         schema.tables[name]["write_disposition"] = "append"
+    # Normalize takes the pipeline's schema and warns when the extracted package carries another
+    # version: give the packages the switched schema too (dlt has no public call for this).
+    pipeline.schemas.save_schema(schema)
+    packages = pipeline._get_normalize_storage().extracted_packages
+    for load_id in pipeline.list_extracted_load_packages():
+        packages.save_schema(load_id, schema)
     return switched
 
 
