@@ -302,7 +302,8 @@ def _append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     ]
     if not candidates:
         return []
-    switched = [name for name in candidates if not _has_rows(pipeline, name)]
+    filled = _tables_with_rows(pipeline, candidates)
+    switched = [name for name in candidates if name not in filled]
     if not switched:
         return []
     for name in switched:
@@ -316,21 +317,24 @@ def _append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     return switched
 
 
-def _has_rows(pipeline: Any, table: str) -> bool:
-    """Whether the destination table exists and holds at least one row."""
+def _tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:
+    """Those of ``tables`` that exist in the destination dataset and hold at least one row."""
     with pipeline.sql_client() as client:
-        exists = client.execute_sql(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_name = %s",
-            client.dataset_name,
-            table,
-        )
-        if not exists or not exists[0][0]:
-            return False
-        rows = client.execute_sql(
-            f"SELECT 1 FROM {client.make_qualified_table_name(table)} LIMIT 1"
-        )
-        return bool(rows)
+        existing = {
+            row[0]
+            for row in client.execute_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                client.dataset_name,
+            )
+        }
+        return {
+            name
+            for name in tables
+            if name in existing
+            and client.execute_sql(
+                f"SELECT 1 FROM {client.make_qualified_table_name(name)} LIMIT 1"
+            )
+        }
 
 
 def _restore_merge(pipeline: Any, tables: list[str]) -> None:
