@@ -238,17 +238,18 @@ class InventoryBook:
             + ":"
             + mv["movement_type"].to_numpy()
         )
+        moved = iso_column(at)
         wms_mv = pd.DataFrame(
             {
                 "id": mid,
-                "moved_at": iso_column(at),
+                "moved_at": moved,
                 "warehouse_code": np.array(WAREHOUSES, dtype=object)[mv["w"].to_numpy()],
                 "item_no": item_no[mv["i"].to_numpy()],
                 "lot_no": lots[mv["w"].to_numpy(), mv["i"].to_numpy()],
                 "movement_type": mv["movement_type"].to_numpy(),
                 "qty_base": mv["qty_base"].to_numpy(),
                 "reference": "daily",
-                "updated_at": iso_column(at),
+                "updated_at": moved,
             }
         )
         # ERP: book deltas split into receipts, returns, shipments (posted view) and adjustments
@@ -274,19 +275,20 @@ class InventoryBook:
             ["j", "w", "i", "txn_type"], kind="stable"
         )
         tat = self.start + tx["j"].to_numpy() * DAY + DAY - 30
+        txn_at = iso_column(tat)
         erp_tx = pd.DataFrame(
             {
                 "txn_no": np.char.add(
                     "IT", zfill(np.arange(1, len(tx) + 1).astype(str), 10)
                 ).astype(object),
-                "txn_at": iso_column(tat),
+                "txn_at": txn_at,
                 "warehouse_code": np.array(WAREHOUSES, dtype=object)[tx["w"].to_numpy()],
                 "item_no": item_no[tx["i"].to_numpy()],
                 "lot_no": lots[tx["w"].to_numpy(), tx["i"].to_numpy()],
                 "txn_type": tx["txn_type"].to_numpy(),
                 "qty_base": tx["qty_base"].to_numpy(),
                 "reference": "daily",
-                "updated_at": iso_column(tat),
+                "updated_at": txn_at,
             }
         )
         return {

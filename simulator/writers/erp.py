@@ -151,6 +151,7 @@ def write_block(
         ),
     )
     # ship confirms
+    cf_posted = iso_column(cf["posted_at"])
     store.append(
         "shipments",
         pd.DataFrame(
@@ -166,10 +167,10 @@ def write_block(
                 ),
                 "bol_no": cf_sh["bol_no"].to_numpy(),
                 "shipped_at": iso_column(cf_sh["shipped_at"]),
-                "posted_at": iso_column(cf["posted_at"]),
+                "posted_at": cf_posted,
                 "source": np.where(cf_sh["is_3pl"].to_numpy(), "945", "WMS"),
                 "weight_lb": cf_sh["weight_lb"].to_numpy(),
-                "updated_at": iso_column(cf["posted_at"]),
+                "updated_at": cf_posted,
             }
         ),
     )
@@ -199,6 +200,7 @@ def write_block(
     # freight accruals, one per shipment at its first posting
     fa = first_cf
     fa_sh = sh.iloc[fa["s"].to_numpy()]
+    fa_posted = iso_column(fa["posted_at"])
     store.append(
         "freight_accruals",
         pd.DataFrame(
@@ -208,11 +210,11 @@ def write_block(
                 "ship_confirm_no": fa["ship_confirm_no"].to_numpy(),
                 "carrier_scac": fa_sh["carrier_scac"].to_numpy(),
                 "tracking_no": fa_sh["tracking_no"].to_numpy(),
-                "accrued_at": iso_column(fa["posted_at"]),
+                "accrued_at": fa_posted,
                 "zone": fa_sh["zone"].to_numpy(),
                 "billed_weight_lb": fa_sh["billed_weight"].to_numpy(),
                 "amount": _c(fa_sh["accrual_c"]),
-                "updated_at": iso_column(fa["posted_at"]),
+                "updated_at": fa_posted,
             }
         ),
     )
@@ -277,6 +279,7 @@ def write_block(
     )
     # cash
     rc = b.receipts[b.receipts["posted_at"] < as_of]
+    rc_posted = iso_column(rc["posted_at"])
     store.append(
         "cash_receipts",
         pd.DataFrame(
@@ -284,15 +287,16 @@ def write_block(
                 "receipt_no": rc["receipt_no"],
                 "customer_no": rc["customer_no"],
                 "received_at": iso_column(rc["received_at"]),
-                "posted_at": iso_column(rc["posted_at"]),
+                "posted_at": rc_posted,
                 "method": rc["method"],
                 "reference": rc["reference"],
                 "amount": _c(rc["amount_c"]),
                 "unapplied_amount": np.where(rc["unapplied"], _c(rc["amount_c"]), 0.0),
-                "updated_at": iso_column(rc["posted_at"]),
+                "updated_at": rc_posted,
             }
         ),
     )
+    applied = iso_column(apps["applied_at"])
     store.append(
         "cash_applications",
         pd.DataFrame(
@@ -303,8 +307,8 @@ def write_block(
                 "discount_taken": _c(apps["discount_c"]),
                 "short_paid_amount": _c(apps["short_c"]),
                 "adjustment_reason": apps["adx_reason"].replace("", None),
-                "applied_at": iso_column(apps["applied_at"]),
-                "updated_at": iso_column(apps["applied_at"]),
+                "applied_at": applied,
+                "updated_at": applied,
             }
         ),
     )
@@ -362,6 +366,7 @@ def write_block(
         ),
     )
     cm = rm[credited]
+    cm_at = iso_column(cm["credit_at"])
     store.append(
         "credit_memos",
         pd.DataFrame(
@@ -370,9 +375,9 @@ def write_block(
                 "rma_no": cm["rma_no"],
                 "customer_no": cm["customer_no"],
                 "invoice_no": cm["invoice_no"],
-                "memo_date": iso_column(cm["credit_at"]),
+                "memo_date": cm_at,
                 "total_amount": _c(cm["credit_c"]),
-                "updated_at": iso_column(cm["credit_at"]),
+                "updated_at": cm_at,
             }
         ),
     )
@@ -391,7 +396,7 @@ def write_block(
                 "qty_base": cm["qty_base"],
                 "unit_price": np.round(_c(cm["credit_c"]) / cm["qty"].to_numpy(), 2),
                 "extended_amount": _c(cm["credit_c"]),
-                "updated_at": iso_column(cm["credit_at"]),
+                "updated_at": cm_at,
             }
         ),
     )
