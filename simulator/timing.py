@@ -204,11 +204,22 @@ def concat_arrow(*parts: object) -> pa.Array:
     return pc.binary_join_element_wise(*arrs, "")
 
 
+def text_spans(lines: pa.Array) -> tuple[np.ndarray, memoryview]:
+    """A string array's value bounds (``len + 1`` offsets) into its character buffer.
+
+    Values ``a`` to ``z - 1`` are ``data[offsets[a]:offsets[z]]``, back to back: a file's bytes
+    when the values carry their own line ends.
+    """
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    return offsets[lines.offset : lines.offset + len(lines) + 1], memoryview(lines.buffers()[2])
+
+
 def text_bytes(lines: pa.Array) -> bytes:
     """The characters of a string array's values, back to back (values carry their own ends)."""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(lines.buffers()[2])[start:end].tobytes() if len(lines) else b""
+    if not len(lines):
+        return b""
+    offsets, data = text_spans(lines)
+    return data[offsets[0] : offsets[-1]].tobytes()
 
 
 def concat(*parts: object) -> list[str]:

@@ -13,7 +13,7 @@ import pyarrow as pa
 from simulator.discrepancies import DEFECT, TruthLog
 from simulator.fulfilment import RULES, Fulfilment
 from simulator.master_data import CARRIERS, MasterData
-from simulator.timing import DAY, HOUR, concat_arrow, dates, iso_arrow, money_arr
+from simulator.timing import DAY, HOUR, concat_arrow, dates, iso_arrow, money_arr, text_spans
 
 CARRIER_NAME = {"UPSN": "UPS", "FDEG": "FedEx", "ODFL": "ODFL"}
 WH_LOC = {
@@ -165,10 +165,7 @@ class CarrierWriter:
             loc.take(pa.array(k * n + s)),
             tail.take(si),
         )
-        offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[
-            line.offset : line.offset + len(line) + 1
-        ]
-        data = memoryview(line.buffers()[2])
+        offsets, data = text_spans(line)
         bounds = np.flatnonzero(
             np.r_[True, (day[1:] != day[:-1]) | (c_rank[1:] != c_rank[:-1]), True]
         )
