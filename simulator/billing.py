@@ -113,18 +113,13 @@ def build_billing(
         first_s = pd.Series(np.arange(len(sh)))[sh["k"].to_numpy() == 1]
         s_of_o = dict(zip(sh["o"].to_numpy()[first_s.to_numpy()], first_s.to_numpy(), strict=True))
         rows = []
-        lkey = dict(
-            zip(
-                zip(ln["o"].to_numpy(), ln["line_no"].to_numpy(), strict=True),
-                range(len(ln)),
-                strict=True,
-            )
-        )
-        for oi in oi_ns:
+        # position of each (order, line_no) wanted: one hashed lookup, not a dict of every line
+        line_key = ln["o"].to_numpy().astype(np.int64) * 100_000 + ln["line_no"].to_numpy()
+        li_of = pd.Index(line_key).get_indexer(oi_ns.astype(np.int64) * 100_000 + ins[oi_ns])
+        for oi, li in zip(oi_ns, li_of.tolist(), strict=True):
             s = s_of_o.get(oi)
             if s is None or inv_of_s[s] < 0:
                 continue
-            li = lkey[(oi, ins[oi])]
             r = ln.iloc[li]
             rows.append(
                 {
@@ -663,12 +658,13 @@ def _amazon_rows(
     # ground truth: order in a closed settlement and invoiced in the ERP by as_of
     first_inv = inv[~inv["is_dup"]].groupby("o")["invoiced_at"].min()
     per_o = out[out["o"].isin(o.index[o["defect"] == DEFECT["marketplace_settlement_mismatch"]])]
+    over_of_o = pd.Series(over).groupby(lines["o"].to_numpy()).sum()
     for oi, g in per_o.groupby("o"):
         ia = first_inv.get(oi)
         pa_ = int(g["posted_at"].iloc[0])
         if ia is None or ia >= as_of or not settlement_closed(pa_, as_of):
             continue
-        d = int(over[(lines["o"].to_numpy() == oi)].sum())
+        d = int(over_of_o[oi])
         truth.exception(
             "marketplace_settlement_mismatch",
             f"amazon:{g['order_id'].iloc[0]}",

@@ -365,6 +365,8 @@ def _simulate(
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     timings["total"] = elapsed
+    ru = resource.getrusage(resource.RUSAGE_SELF)  # the generating process's own CPU
+    timings["cpu.main"] = ru.ru_utime + ru.ru_stime
     rss_mb = (
         max(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -63,12 +63,12 @@ class SqliteStore:
         self.cur.execute(sql)
         return self.cur.fetchall()
 
-    def append(self, table: str, df: pd.DataFrame) -> None:
-        """Insert a frame's rows (columns matched by name)."""
-        if df is None or df.empty:
+    def append(self, table: str, df: pd.DataFrame | dict[str, object]) -> None:
+        """Insert a frame's rows, or a dict of equal-length columns (columns matched by name)."""
+        data = _arrow(df) if isinstance(df, pd.DataFrame) else arrow_columns(df)
+        if not data.num_rows:
             self.counts.setdefault(table, 0)
             return
-        data = _arrow(df)
         still = []
         for f in self.pending:
             if f.done():
@@ -79,7 +79,7 @@ class SqliteStore:
             still.pop(0).result()
         self.pending = still
         self.pending.append(self.pool.submit(self.cur.adbc_ingest, table, data, mode="append"))
-        self.counts[table] = self.counts.get(table, 0) + len(df)
+        self.counts[table] = self.counts.get(table, 0) + data.num_rows
 
     def wait(self) -> None:
         """Block until every queued insert ran (re-raising any error)."""
@@ -116,6 +116,33 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
     if bools:
         df = df.astype(dict.fromkeys(bools, np.int64))
     return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def arrow_columns(columns: dict[str, object]) -> pa.Table:
+    """Columns (Series, numpy or Arrow arrays, or one scalar for every row) as an Arrow table.
+
+    What ``_arrow(pd.DataFrame(columns))`` makes, without the frame: building one consolidates
+    every numeric column into 2-d blocks and copies them, only for Arrow to split them again.
+    Columns are taken by position, so Series must share one row order (not aligned on index).
+    """
+    n = next(len(v) for v in columns.values() if not np.isscalar(v))
+    arrays = []
+    for v in columns.values():
+        if isinstance(v, pd.Series):
+            v = v.array if isinstance(v.dtype, pd.ArrowDtype) else v.to_numpy()
+        if isinstance(v, pa.Array | pa.ChunkedArray):
+            arrays.append(v)
+        elif isinstance(v, pd.arrays.ArrowExtensionArray):
+            arrays.append(pa.array(v))
+        elif np.isscalar(v):
+            arrays.append(pa.array(np.full(n, v, dtype=object if isinstance(v, str) else None)))
+        else:
+            v = np.asarray(v)
+            if v.dtype == bool:
+                v = v.astype(np.int64)  # what sqlite3 stored for booleans
+            # from_pandas: NaN and None (object columns) become NULL, as in a frame's conversion
+            arrays.append(pa.array(v, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def _columns(df: pd.DataFrame) -> list[np.ndarray]:
@@ -161,8 +188,10 @@ class SqlAlchemyStore:
         self.raw = self.engine.raw_connection()
         self.counts: dict[str, int] = {}
 
-    def append(self, table: str, df: pd.DataFrame) -> None:
-        if df is None or df.empty:
+    def append(self, table: str, df: pd.DataFrame | dict[str, object]) -> None:
+        if isinstance(df, dict):
+            df = pd.DataFrame(df)
+        if df.empty:
             self.counts.setdefault(table, 0)
             return
         cols = list(df.columns)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from simulator.fulfilment import Fulfilment
 from simulator.returns import Returns
-from simulator.timing import iso_column, strs, zpad
+from simulator.timing import concat_arrow, iso_column, zpad
 from simulator.writers.sqlstore import SqliteStore
 
 DDL = [
@@ -66,24 +65,22 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
     shipped = iso_column(s["shipped_at"])
     store.append(
         "shipments",
-        pd.DataFrame(
-            {
-                "id": s["shipment_id"],
-                "order_ref": s["so_no"],
-                "warehouse_code": s["warehouse_code"],
-                "ship_to_id": s["ship_to_id"],
-                "carrier_scac": s["carrier_scac"],
-                "tracking_no": s["tracking_no"],
-                "pro_no": s["pro_no"].replace("", None),
-                "bol_no": s["bol_no"],
-                "status": "shipped",
-                "picked_at": iso_column(s["picked_at"]),
-                "shipped_at": shipped,
-                "weight_lb": s["weight_lb"],
-                "line_count": s["n_lines"],
-                "updated_at": shipped,
-            }
-        ),
+        {
+            "id": s["shipment_id"],
+            "order_ref": s["so_no"],
+            "warehouse_code": s["warehouse_code"],
+            "ship_to_id": s["ship_to_id"],
+            "carrier_scac": s["carrier_scac"],
+            "tracking_no": s["tracking_no"],
+            "pro_no": s["pro_no"].replace("", None),
+            "bol_no": s["bol_no"],
+            "status": "shipped",
+            "picked_at": iso_column(s["picked_at"]),
+            "shipped_at": shipped,
+            "weight_lb": s["weight_lb"],
+            "line_count": s["n_lines"],
+            "updated_at": shipped,
+        },
     )
     sl = f.shipment_lines
     sl = sl.loc[
@@ -95,21 +92,19 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
     ]  # fmt: skip
     store.append(
         "shipment_lines",
-        pd.DataFrame(
-            {
-                "id": strs(sl["shipment_id"].to_numpy(), "-", zpad(sl["sl_no"].to_numpy(), 3)),
-                "shipment_id": sl["shipment_id"],
-                "order_ref": sl["so_no"],
-                "order_line_no": sl["line_no"],
-                "correlation_id": sl["correlation_id"],
-                "item_no": sl["item_no"],
-                "lot_no": sl["lot_no"].replace("", None),
-                "qty": sl["qty"],
-                "uom": sl["uom"],
-                "qty_base": sl["qty_base"],
-                "updated_at": iso_column(sh["shipped_at"].to_numpy()[sl["s"].to_numpy()]),
-            }
-        ),
+        {
+            "id": concat_arrow(sl["shipment_id"].to_numpy(), "-", zpad(sl["sl_no"].to_numpy(), 3)),
+            "shipment_id": sl["shipment_id"],
+            "order_ref": sl["so_no"],
+            "order_line_no": sl["line_no"],
+            "correlation_id": sl["correlation_id"],
+            "item_no": sl["item_no"],
+            "lot_no": sl["lot_no"].replace("", None),
+            "qty": sl["qty"],
+            "uom": sl["uom"],
+            "qty_base": sl["qty_base"],
+            "updated_at": iso_column(sh["shipped_at"].to_numpy()[sl["s"].to_numpy()]),
+        },
     )
     rm = r.rmas
     if rm.empty:
@@ -118,19 +113,17 @@ def write_block(store: SqliteStore, f: Fulfilment, r: Returns, as_of: int) -> No
     at = iso_column(rm["receipt_at"])
     store.append(
         "return_receipts",
-        pd.DataFrame(
-            {
-                "id": rm["return_receipt_no"],
-                "rma_no": rm["rma_no"],
-                "correlation_id": rm["correlation_id"],
-                "warehouse_code": rm["warehouse_code"],
-                "item_no": rm["item_no"],
-                "qty": rm["qty"],
-                "uom": rm["uom"],
-                "qty_base": rm["qty_base"],
-                "condition": np.where(rm["reason"].isin(["DA", "DM"]), "damaged", "resaleable"),
-                "received_at": at,
-                "updated_at": at,
-            }
-        ),
+        {
+            "id": rm["return_receipt_no"],
+            "rma_no": rm["rma_no"],
+            "correlation_id": rm["correlation_id"],
+            "warehouse_code": rm["warehouse_code"],
+            "item_no": rm["item_no"],
+            "qty": rm["qty"],
+            "uom": rm["uom"],
+            "qty_base": rm["qty_base"],
+            "condition": np.where(rm["reason"].isin(["DA", "DM"]), "damaged", "resaleable"),
+            "received_at": at,
+            "updated_at": at,
+        },
     )
