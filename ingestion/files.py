@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,7 @@ def file_resource(
         state = dlt.current.resource_state()
         loaded_files: dict[str, dict[str, Any]] = state.setdefault("files", {})
         by_content: dict[str, str] = state.setdefault("content", {})
+        to_read = []
         for item in sorted(items, key=lambda i: i["relative_path"]):
             path = item["relative_path"]
             stat = {"size": item["size_in_bytes"], "mtime": str(item["modification_date"])}
@@ -113,8 +115,9 @@ def file_resource(
                 run.skip_duplicates(name, known["records"])
                 run.file_skipped(name)
                 continue
-            data = item.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
+            to_read.append((item, path, stat))
+        contents = _read_ahead([item for item, _, _ in to_read])
+        for (_, path, stat), (data, digest) in zip(to_read, contents, strict=True):
             if digest in by_content:
                 records = count_records(data)
                 run.read(name, records)
@@ -134,6 +137,25 @@ def file_resource(
             run.file_read(name, path)
 
     return listing | read_files
+
+
+def _read_ahead(items: list[Any]) -> Iterator[tuple[bytes, str]]:
+    """Each file's bytes and SHA-256, in order; the next file is read and hashed on a second
+    thread while the caller parses this one (file reads and hashing release the GIL)."""
+
+    def load(item: Any) -> tuple[bytes, str]:
+        data = item.read_bytes()
+        return data, hashlib.sha256(data).hexdigest()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead: Future | None = None
+        for item in items:
+            following = pool.submit(load, item)
+            if ahead is not None:
+                yield ahead.result()
+            ahead = following
+        if ahead is not None:
+            yield ahead.result()
 
 
 def _resource_hints(spec: TableSpec) -> dict[str, Any]:
@@ -159,17 +181,17 @@ class _RunKeys:
         columns = [table.column(k).to_pylist() for k in spec.primary_key]
         keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         seen = self.seen[table_name]
-        if seen.isdisjoint(keys):
-            fresh = set(keys)
-            if len(fresh) == len(keys):  # the usual case, decided by set operations in C
-                seen |= fresh
-                return table
-        keep = np.ones(len(keys), dtype=bool)
-        for i, key in enumerate(keys):
-            if key in seen:
-                keep[i] = False
-            else:
-                seen.add(key)
+        fresh = set(keys)
+        if len(fresh) == len(keys) and seen.isdisjoint(fresh):  # the usual case
+            seen |= fresh
+            return table
+        # Repeats (a carrier sends some scans twice): each key's first row in this table,
+        # unless an earlier table of the run had the key. Hashed in C, not row by row.
+        keep = _first_rows(table, spec.primary_key)
+        earlier = seen & fresh
+        if earlier:
+            keep &= np.fromiter((k not in earlier for k in keys), dtype=bool, count=len(keys))
+        seen |= fresh
         dropped = int((~keep).sum())
         if dropped:
             run.skip_duplicates(resource, dropped)
@@ -188,6 +210,17 @@ class _RunKeys:
                 create_table_variant=True,
             )
         return dlt.mark.with_table_name(table, table_name)
+
+
+def _first_rows(table: pa.Table, key_columns: Sequence[str]) -> np.ndarray:
+    """Mask of the first row of each distinct key (null keys equal each other, as in a set)."""
+    rows = table.select(list(key_columns)).append_column(
+        "__row", pa.array(np.arange(table.num_rows, dtype=np.int64))
+    )
+    first = rows.group_by(list(key_columns), use_threads=False).aggregate([("__row", "min")])
+    keep = np.zeros(table.num_rows, dtype=bool)
+    keep[first.column("__row_min").to_numpy()] = True
+    return keep
 
 
 def nested_as_json(table: pa.Table) -> pa.Table:

@@ -421,11 +421,11 @@ def _convert(arr: pa.Array, col: Column, decimal_comma: bool | None) -> tuple[pa
             return arr.cast(target), np.zeros(len(arr), dtype=bool)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             arr = arr.cast(pa.string())
+    if col.kind == "string":  # kept as written: nothing to trim or validate
+        return arr.cast(pa.string()), np.zeros(len(arr), dtype=bool)
     text = pc.utf8_trim_whitespace(arr)
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     present = _np(text.is_valid())
-    if col.kind == "string":
-        return arr.cast(pa.string()), np.zeros(len(arr), dtype=bool)
     if col.kind in ("timestamp", "date"):
         typed = parse_timestamps(text)
         if col.kind == "date":

@@ -10,7 +10,7 @@ import pytest
 
 from ingestion import registry
 from ingestion.conservation import ConservationError, ResourceAudit, check
-from ingestion.files import count_lines
+from ingestion.files import TableSpec, _RunKeys, count_lines
 from ingestion.parsing import index_lines, parse_decimals, parse_jsonl, parse_timestamps
 from ingestion.pipeline import run_ingest
 from ingestion.registry import SourceNotAvailable, ingest
@@ -85,6 +85,29 @@ def test_an_unwritten_source_is_reported_not_crashed(monkeypatch) -> None:
 
     with pytest.raises(SourceNotAvailable, match=r"ingestion\.erp2"):
         registry.builder("erp2")
+
+
+class _Skips:
+    def __init__(self) -> None:
+        self.skipped = 0
+
+    def skip_duplicates(self, resource: str, n: int) -> None:
+        self.skipped += n
+
+
+def test_a_key_repeated_in_a_run_keeps_only_its_first_row() -> None:
+    keys = _RunKeys({"t": TableSpec("t", ("a", "b"))})
+    run = _Skips()
+    first = pa.table({"a": ["x", "x", "y", None, None], "b": [1, 1, 2, 3, 3], "v": [1, 2, 3, 4, 5]})
+    kept = keys.drop_seen(run, "r", "t", first)
+    assert kept.to_pydict() == {"a": ["x", "y", None], "b": [1, 2, 3], "v": [1, 3, 4]}
+    # a later file of the same run: keys seen earlier go, its own repeats keep their first row
+    later = pa.table({"a": ["x", "z", "z", "y"], "b": [1, 1, 1, 9], "v": [6, 7, 8, 9]})
+    kept = keys.drop_seen(run, "r", "t", later)
+    assert kept.to_pydict() == {"a": ["z", "y"], "b": [1, 9], "v": [7, 9]}
+    assert run.skipped == 4
+    unique = pa.table({"a": ["q"], "b": [1], "v": [10]})
+    assert keys.drop_seen(run, "r", "t", unique) is unique  # the usual case: no copy
 
 
 def test_jsonl_bisection_finds_each_bad_line_and_keeps_the_others() -> None:
