@@ -116,41 +116,49 @@ def file_resource(
                 run.file_skipped(name)
                 continue
             to_read.append((item, path, stat))
-        contents = _read_ahead([item for item, _, _ in to_read])
-        for (_, path, stat), (data, digest) in zip(to_read, contents, strict=True):
+
+        def load_file(item: Any, path: str, stat: dict[str, Any]) -> list[tuple[str, pa.Table]]:
+            data = item.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
             if digest in by_content:
                 records = count_records(data)
                 run.read(name, records)
                 run.skip_duplicates(name, records)
                 run.file_skipped(name)
                 loaded_files[path] = {**stat, "sha256": digest, "records": records}
-                continue
+                return []
             before = run.ledger.resource(name).input_records
+            tables = []
             for table_name, table in reader(run, name, SourceFile(path, data)):
                 table = nested_as_json(table)
                 table = seen_keys.drop_seen(run, name, table_name, table)
                 if table.num_rows:
-                    yield seen_keys.mark(table_name, table)
+                    tables.append((table_name, table))
             records = run.ledger.resource(name).input_records - before
             loaded_files[path] = {**stat, "sha256": digest, "records": records}
             by_content[digest] = path
             run.file_read(name, path)
+            return tables
+
+        for tables in _one_ahead(load_file, to_read):
+            for table_name, table in tables:
+                yield seen_keys.mark(table_name, table)
 
     return listing | read_files
 
 
-def _read_ahead(items: list[Any]) -> Iterator[tuple[bytes, str]]:
-    """Each file's bytes and SHA-256, in order; the next file is read and hashed on a second
-    thread while the caller parses this one (file reads and hashing release the GIL)."""
+def _one_ahead(work: Callable[..., Any], jobs: list[tuple]) -> Iterator[Any]:
+    """``work(*job)`` for each job, in order, the next job running on a second thread while the
+    caller handles this one's result.
 
-    def load(item: Any) -> tuple[bytes, str]:
-        data = item.read_bytes()
-        return data, hashlib.sha256(data).hexdigest()
-
+    A file's read, hash and parse (pyarrow releases the GIL for most of it) overlap with dlt
+    writing the previous file's tables: two cores instead of one. ``work`` runs one job at a
+    time, in order, so what it records (counts, state, keys seen) stays sequential.
+    """
     with ThreadPoolExecutor(max_workers=1) as pool:
         ahead: Future | None = None
-        for item in items:
-            following = pool.submit(load, item)
+        for job in jobs:
+            following = pool.submit(work, *job)
             if ahead is not None:
                 yield ahead.result()
             ahead = following
