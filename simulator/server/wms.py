@@ -112,8 +112,11 @@ def _page(
         return [], total
     after = view.cached(("wms-after", table, bound, page_size, page - 1)) if page > 1 else None
     if after is not None:
-        rest = f"WHERE {where} AND (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?"
-        rest_args = [*args, *after, page_size]
+        # The previous page's last key already satisfies the bound, so the keyset condition
+        # implies it; with both, SQLite seeks only to the bound and filters every row from
+        # there to the page (each page slower than the last: 3x for a full walk).
+        rest = "WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?"
+        rest_args = [*after, page_size]
     else:
         rest = f"WHERE {where} ORDER BY updated_at, id LIMIT ? OFFSET ?"
         rest_args = [*args, page_size, offset]

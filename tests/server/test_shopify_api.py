@@ -83,6 +83,24 @@ def test_updated_at_min_filters_orders_and_the_cursor_keeps_the_filter(
     assert pages > 1
 
 
+def test_a_bounded_walk_keeps_both_bounds_forward_and_back(base_url: str, company: Company) -> None:
+    # A keyset page need not repeat the bound its cursor key already satisfies; the other bound
+    # it must keep, in either direction.
+    since, until = "2026-01-04T00:00:00Z", "2026-01-08T00:00:00Z"
+    url = f"{base_url}{ADMIN}/orders.json?status=any&limit=6&updated_at_min={since}"
+    forward, pages = _walk(f"{url}&updated_at_max={until}", "orders")
+    expected = _ordered([o for o in company.shopify["orders"] if since <= o["updated_at"] <= until])
+    assert forward == expected and pages > 2
+    reply = fetch(f"{url}&updated_at_max={until}", shopify_headers())
+    while "next" in _links(reply):
+        reply = fetch(_links(reply)["next"], shopify_headers())
+    backward = list(reply.json["orders"])
+    while "previous" in _links(reply):
+        reply = fetch(_links(reply)["previous"], shopify_headers())
+        backward = reply.json["orders"] + backward
+    assert backward == expected
+
+
 def test_updated_at_max_is_inclusive(base_url: str, company: Company) -> None:
     until = "2026-01-03T01:00:00Z"
     orders, _ = _walk(
