@@ -28,6 +28,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion import conservation
 from ingestion.conservation import Ledger, ResourceAudit
+from ingestion.first_load import append_where_nothing_to_merge, restore_merge
 from ingestion.quarantine import DATASET as QUARANTINE_DATASET
 from ingestion.quarantine import REJECTED_TABLE, Quarantine
 from trueup.settings import Paths
@@ -241,14 +242,14 @@ def run_ingest(
 
     run.note(f"{source}: extracting")
     extract_info = pipeline.extract(build(run))
-    appended = _append_where_nothing_to_merge(pipeline)
+    appended = append_where_nothing_to_merge(pipeline)
     try:
         run.note(f"{source}: normalizing")
         normalize_info = pipeline.normalize()
         run.note(f"{source}: loading")
         pipeline.load()
     finally:
-        _restore_merge(pipeline, appended)
+        restore_merge(pipeline, appended)
 
     load_id = extract_info.loads_ids[-1] if extract_info.loads_ids else None
     load_id = load_id or f"noop-{started_at:%Y%m%dT%H%M%S%f}"
@@ -272,79 +273,6 @@ def run_ingest(
     if check:
         conservation.check(source, audits)
     return result
-
-
-def _append_where_nothing_to_merge(pipeline: Any) -> list[str]:
-    """Load this run's rows by appending into merge tables that hold no rows yet.
-
-    A merge copies the rows into a staging table, then deletes and inserts (or anti-joins) into
-    the final one: twice the work of a plain load, for nothing when the final table is empty and
-    the run's rows are unique on the key. Only tables whose rows are unique by construction
-    qualify: those declared deduplicated (the source guarantees one row per key per load) and
-    insert-only ones (file sources drop a key already seen in the run). An initial load of the
-    ERP, carrier, Amazon or EDI history thus costs one pass instead of three. The pipeline's
-    schema is restored to ``merge`` after the load (:func:`_restore_merge`).
-
-    Returns:
-        The tables switched to append for this load.
-    """
-    if not pipeline.default_schema_name:
-        return []
-    schema = pipeline.default_schema
-    candidates = [
-        table["name"]
-        for table in schema.data_tables()
-        if table.get("write_disposition") == "merge"
-        and not table.get("parent")
-        and (
-            table.get("x-stage-data-deduplicated") or table.get("x-merge-strategy") == "insert-only"
-        )
-    ]
-    if not candidates:
-        return []
-    filled = _tables_with_rows(pipeline, candidates)
-    switched = [name for name in candidates if name not in filled]
-    if not switched:
-        return []
-    for name in switched:
-        schema.tables[name]["write_disposition"] = "append"
-    # Normalize takes the pipeline's schema and warns when the extracted package carries another
-    # version: give the packages the switched schema too (dlt has no public call for this).
-    pipeline.schemas.save_schema(schema)
-    packages = pipeline._get_normalize_storage().extracted_packages
-    for load_id in pipeline.list_extracted_load_packages():
-        packages.save_schema(load_id, schema)
-    return switched
-
-
-def _tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:
-    """Those of ``tables`` that exist in the destination dataset and hold at least one row."""
-    with pipeline.sql_client() as client:
-        existing = {
-            row[0]
-            for row in client.execute_sql(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                client.dataset_name,
-            )
-        }
-        return {
-            name
-            for name in tables
-            if name in existing
-            and client.execute_sql(
-                f"SELECT 1 FROM {client.make_qualified_table_name(name)} LIMIT 1"
-            )
-        }
-
-
-def _restore_merge(pipeline: Any, tables: list[str]) -> None:
-    """Give the tables switched by :func:`_append_where_nothing_to_merge` back their merge."""
-    if not tables:
-        return
-    schema = pipeline.default_schema
-    for name in tables:
-        schema.tables[name]["write_disposition"] = "merge"
-    pipeline.schemas.save_schema(schema)
 
 
 def _normalized(loaded_rows: dict[str, int], run: IngestRun, pipeline: Any) -> dict[str, int]:

@@ -1,0 +1,137 @@
+"""A merge into a table that holds no rows yet is loaded as an append (DECISIONS 23).
+
+dlt loads a ``merge`` table by copying the load into a staging table, then deleting and
+inserting (or anti-joining) into the final one: three passes over the rows. When the final
+table is empty and the load's rows are unique on the primary key, appending them gives the same
+table in one pass. An initial load, the largest a deployment ever does, is exactly that case.
+
+A table qualifies when all of these hold:
+
+- its merge is ``delete-insert``, ``upsert`` or ``insert-only`` (not ``scd2``, whose rows carry
+  validity columns an append would not fill) and no column is a ``hard_delete`` marker (an
+  append would store the tombstones as rows);
+- it holds no rows in the destination;
+- its rows are unique on the key: declared so (``x-stage-data-deduplicated``, ``insert-only``
+  where the file sources drop a key already seen in the run), or checked: DuckDB counts the
+  keys that repeat in the extracted package's Parquet files (an API walked by ``updated_at``
+  returns a record twice only when it changed during the walk).
+
+The switch lasts one load: :func:`restore_merge` puts ``merge`` back in the pipeline's schema.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import duckdb
+from dlt.common.storages.load_storage import ParsedLoadJobFileName
+
+# Merge strategies whose result on an empty table with unique keys equals an append.
+APPENDABLE_STRATEGIES = (None, "delete-insert", "upsert", "insert-only")
+
+
+def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
+    """Switch this load's qualifying merge tables to ``append``; return their names."""
+    if not pipeline.default_schema_name:
+        return []
+    schema = pipeline.default_schema
+    merging = [
+        table
+        for table in schema.data_tables()
+        if table.get("write_disposition") == "merge"
+        and not table.get("parent")
+        and table.get("x-merge-strategy") in APPENDABLE_STRATEGIES
+        and not any(c.get("hard_delete") for c in table.get("columns", {}).values())
+    ]
+    if not merging:
+        return []
+    filled = tables_with_rows(pipeline, [table["name"] for table in merging])
+    empty = [table for table in merging if table["name"] not in filled]
+    if not empty:
+        return []
+    files = _extracted_files(pipeline)
+    switched = [
+        table["name"]
+        for table in empty
+        if _declared_unique(table) or _unique_in(files.get(table["name"], []), _key(table))
+    ]
+    if not switched:
+        return []
+    for name in switched:
+        schema.tables[name]["write_disposition"] = "append"
+    # Normalize takes the pipeline's schema and warns when the extracted package carries another
+    # version: give the packages the switched schema too (dlt has no public call for this).
+    pipeline.schemas.save_schema(schema)
+    packages = pipeline._get_normalize_storage().extracted_packages
+    for load_id in pipeline.list_extracted_load_packages():
+        packages.save_schema(load_id, schema)
+    return switched
+
+
+def restore_merge(pipeline: Any, tables: list[str]) -> None:
+    """Give the tables switched by :func:`append_where_nothing_to_merge` back their merge."""
+    if not tables:
+        return
+    schema = pipeline.default_schema
+    for name in tables:
+        schema.tables[name]["write_disposition"] = "merge"
+    pipeline.schemas.save_schema(schema)
+
+
+def tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:
+    """Those of ``tables`` that exist in the destination dataset and hold at least one row."""
+    with pipeline.sql_client() as client:
+        existing = {
+            row[0]
+            for row in client.execute_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                client.dataset_name,
+            )
+        }
+        return {
+            name
+            for name in tables
+            if name in existing
+            and client.execute_sql(
+                f"SELECT 1 FROM {client.make_qualified_table_name(name)} LIMIT 1"
+            )
+        }
+
+
+def _declared_unique(table: dict[str, Any]) -> bool:
+    return bool(
+        table.get("x-stage-data-deduplicated") or table.get("x-merge-strategy") == "insert-only"
+    )
+
+
+def _key(table: dict[str, Any]) -> list[str]:
+    return [name for name, c in table.get("columns", {}).items() if c.get("primary_key")]
+
+
+def _extracted_files(pipeline: Any) -> dict[str, list[str]]:
+    """Absolute paths of the extracted packages' job files, by table."""
+    packages = pipeline._get_normalize_storage().extracted_packages
+    files: dict[str, list[str]] = {}
+    for load_id in pipeline.list_extracted_load_packages():
+        for job in packages.list_new_jobs(load_id):
+            table = ParsedLoadJobFileName.parse(os.path.basename(job)).table_name
+            files.setdefault(table, []).append(packages.storage.make_full_path(job))
+    return files
+
+
+def _unique_in(files: list[str], key: list[str]) -> bool:
+    """Whether no key value repeats across ``files`` (Parquet only; anything else: no)."""
+    if not files or not key or not all(f.endswith(".parquet") for f in files):
+        return False
+    columns = ", ".join(f'"{c}"' for c in key)
+    try:
+        with duckdb.connect() as con:
+            repeated = con.execute(
+                f"SELECT count(*) FROM (SELECT {columns} FROM read_parquet(?) "
+                f"GROUP BY ALL HAVING count(*) > 1)",
+                [files],
+            ).fetchone()[0]
+    except duckdb.Error:  # a key column the files name differently: merge as usual
+        return False
+    return repeated == 0
