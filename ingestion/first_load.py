@@ -8,13 +8,15 @@ table in one pass. An initial load, the largest a deployment ever does, is exact
 A table qualifies when all of these hold:
 
 - its merge is ``delete-insert``, ``upsert`` or ``insert-only`` (not ``scd2``, whose rows carry
-  validity columns an append would not fill) and no column is a ``hard_delete`` marker (an
-  append would store the tombstones as rows);
+  validity columns an append would not fill);
 - it holds no rows in the destination;
 - its rows are unique on the key: declared so (``x-stage-data-deduplicated``, ``insert-only``
   where the file sources drop a key already seen in the run), or checked: DuckDB counts the
   keys that repeat in the extracted package's Parquet files (an API walked by ``updated_at``
-  returns a record twice only when it changed during the walk).
+  returns a record twice only when it changed during the walk);
+- none of its rows is a tombstone (a ``hard_delete`` column set): a merge drops those, an
+  append would store them. The JSON sources' child tables send tombstones only once the table
+  has been loaded, so their first load qualifies.
 
 The switch lasts one load: :func:`restore_merge` puts ``merge`` back in the pipeline's schema.
 """
@@ -42,7 +44,6 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
         if table.get("write_disposition") == "merge"
         and not table.get("parent")
         and table.get("x-merge-strategy") in APPENDABLE_STRATEGIES
-        and not any(c.get("hard_delete") for c in table.get("columns", {}).values())
     ]
     if not merging:
         return []
@@ -54,7 +55,8 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     switched = [
         table["name"]
         for table in empty
-        if _declared_unique(table) or _unique_in(files.get(table["name"], []), _key(table))
+        if (_declared_unique(table) and not _tombstone_columns(table))
+        or _appendable(files.get(table["name"], []), _key(table), _tombstone_columns(table))
     ]
     if not switched:
         return []
@@ -120,18 +122,37 @@ def _extracted_files(pipeline: Any) -> dict[str, list[str]]:
     return files
 
 
-def _unique_in(files: list[str], key: list[str]) -> bool:
-    """Whether no key value repeats across ``files`` (Parquet only; anything else: no)."""
-    if not files or not key or not all(f.endswith(".parquet") for f in files):
+def _tombstone_columns(table: dict[str, Any]) -> list[str]:
+    return [name for name, c in table.get("columns", {}).items() if c.get("hard_delete")]
+
+
+def _appendable(files: list[str], key: list[str], tombstones: list[str]) -> bool:
+    """Whether appending ``files`` gives what merging them into an empty table gives: no key
+    value repeats, and no row is a tombstone. Parquet only; anything else: no."""
+    if not files or not all(f.endswith(".parquet") for f in files):
         return False
-    columns = ", ".join(f'"{c}"' for c in key)
     try:
         with duckdb.connect() as con:
-            repeated = con.execute(
-                f"SELECT count(*) FROM (SELECT {columns} FROM read_parquet(?) "
-                f"GROUP BY ALL HAVING count(*) > 1)",
-                [files],
-            ).fetchone()[0]
-    except duckdb.Error:  # a key column the files name differently: merge as usual
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(  # a view takes no parameters: the paths are quoted literals
+                f"CREATE VIEW package AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            )
+            names = {row[0] for row in con.execute("DESCRIBE package").fetchall()}
+            if not set(key) <= names:  # the files name a key column differently: merge
+                return False
+            flags = [c for c in tombstones if c in names]  # absent: none sent in this load
+            checks = []
+            if key:
+                columns = ", ".join(f'"{c}"' for c in key)
+                checks.append(
+                    f"(SELECT count(*) FROM (SELECT {columns} FROM package "
+                    "GROUP BY ALL HAVING count(*) > 1))"
+                )
+            if flags:
+                deleted = " OR ".join(f'"{c}" IS TRUE' for c in flags)
+                checks.append(f"(SELECT count(*) FROM package WHERE {deleted})")
+            if not checks:  # no key to repeat, no tombstone: a merge inserts every row too
+                return True
+            return con.execute(f"SELECT {' + '.join(checks)}").fetchone()[0] == 0
+    except duckdb.Error:
         return False
-    return repeated == 0

@@ -86,3 +86,32 @@ def test_tombstones_of_a_first_load_delete_instead_of_landing_as_rows(
     )
     assert "items" in _staged(warehouse)
     assert warehouse(f"SELECT id FROM raw_{SOURCE}.items") == [(1,)]
+
+
+def test_child_rows_without_tombstones_are_appended_on_a_first_load(
+    paths: Paths, warehouse
+) -> None:
+    # The JSON sources' child tables: merged by root id, no primary key, a tombstone column
+    # that is only ever set once the table has been loaded.
+    @dlt.resource(
+        name="items",
+        write_disposition="merge",
+        merge_key="root",
+        file_format="parquet",
+        columns={"gone": {"data_type": "bool", "hard_delete": True}},
+    )
+    def children():
+        yield pa.table({"root": ["r1", "r1", "r2"], "v": [1, 2, 3], "gone": [False] * 3})
+
+    def build(run):
+        run.tables("items", "items")
+        run.read("items", 3)
+        return children
+
+    run_ingest(SOURCE, build, paths=paths, check=False)
+    assert "items" not in _staged(warehouse)
+    assert warehouse(f"SELECT root, v FROM raw_{SOURCE}.items ORDER BY v") == [
+        ("r1", 1),
+        ("r1", 2),
+        ("r2", 3),
+    ]
