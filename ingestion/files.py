@@ -130,10 +130,7 @@ def file_resource(
             before = run.ledger.resource(name).input_records
             tables = []
             for table_name, table in reader(run, name, SourceFile(path, data)):
-                table = nested_as_json(table)
-                table = seen_keys.drop_seen(run, name, table_name, table)
-                if table.num_rows:
-                    tables.append((table_name, table))
+                tables.append((table_name, nested_as_json(table)))
             records = run.ledger.resource(name).input_records - before
             loaded_files[path] = {**stat, "sha256": digest, "records": records}
             by_content[digest] = path
@@ -142,7 +139,10 @@ def file_resource(
 
         for tables in _one_ahead(load_file, to_read):
             for table_name, table in tables:
-                yield seen_keys.mark(table_name, table)
+                # here, not in load_file: the two threads share the work more evenly
+                table = seen_keys.drop_seen(run, name, table_name, table)
+                if table.num_rows:
+                    yield seen_keys.mark(table_name, table)
 
     return listing | read_files
 
