@@ -279,15 +279,28 @@ def _flat_struct_json(values: pa.Array) -> pa.Array | None:
         return None
     if not all(name.isascii() and name.isprintable() for name in names):
         return None
+    # One join over every field: literal runs between the values are merged into single
+    # constants, since each constant argument costs the join about as much as a column.
     parts: list[Any] = []
+    literal = ""
     plain = None
     for k, (name, child) in enumerate(zip(names, values.flatten(), strict=True)):
         ok = pc.fill_null(pc.match_substring_regex(child, _PLAIN), True)
         plain = ok if plain is None else pc.and_(plain, ok)
-        escaped = pc.replace_substring(pc.replace_substring(child, "\\", "\\\\"), '"', '\\"')
-        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-        parts += ["{" if k == 0 else ",", json.dumps(name) + ":", pc.fill_null(quoted, "null")]
-    text = pc.binary_join_element_wise(*parts, "}", "")
+        if (
+            pc.any(pc.match_substring(child, '"')).as_py()
+            or pc.any(pc.match_substring(child, "\\")).as_py()
+        ):
+            child = pc.replace_substring(pc.replace_substring(child, "\\", "\\\\"), '"', '\\"')
+        literal += ("{" if k == 0 else ",") + json.dumps(name) + ":"
+        if child.null_count == 0:
+            parts += [literal + '"', child]
+            literal = '"'
+        else:  # a missing value is a bare null, not a quoted string
+            quoted = pc.binary_join_element_wise('"', child, '"', "")
+            parts += [literal, pc.fill_null(quoted, "null")]
+            literal = ""
+    text = pc.binary_join_element_wise(*parts, literal + "}", "")
     text = pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
     odd = np.flatnonzero(~np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool))
     if len(odd):  # a quote-free world is not guaranteed: re-encode those rows one by one
