@@ -164,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--order-lines", type=int, default=200_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/trueup-ingest-bench"))
-    parser.add_argument("--sources", default="erp,carrier,amazon")
+    parser.add_argument("--sources", default="erp,wms,shopify,carrier,amazon")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     src = company(args.order_lines, args.work)
