@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,13 +100,34 @@ def file_resource(
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob)
     # Built per run (sources are built per run), shared by every page of files dlt hands over.
     seen_keys = _RunKeys(specs)
+    # One worker for the resource, shared by every page: dlt reads pages round-robin, and files
+    # must be parsed one at a time, in order, for "same content as a file read earlier".
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{name}")
+    parsed_digests: set[str] = set()  # contents parsed in this run; touched by the worker only
+
+    def load_file(item: Any, path: str, by_content: dict[str, str]) -> _LoadedFile:
+        """Read, hash and parse one file on the worker; report nothing to the run yet.
+
+        ``by_content`` (contents loaded by earlier runs, and by this one as dlt's thread takes
+        files) is only read here.
+        """
+        data = item.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in by_content or digest in parsed_digests:
+            return _LoadedFile(path, digest, count_records(data), None, [])
+        parsed_digests.add(digest)
+        report = _FileReport()
+        tables = [
+            (t, nested_as_json(table)) for t, table in reader(report, name, SourceFile(path, data))
+        ]
+        return _LoadedFile(path, digest, report.records, report, tables)
 
     @dlt.transformer(name=name, **_resource_hints(tables[0]))
     def read_files(items: list[Any]) -> Iterator[Any]:
         state = dlt.current.resource_state()
         loaded_files: dict[str, dict[str, Any]] = state.setdefault("files", {})
         by_content: dict[str, str] = state.setdefault("content", {})
-        to_read = []
+        to_read, stats = [], {}
         for item in sorted(items, key=lambda i: i["relative_path"]):
             path = item["relative_path"]
             stat = {"size": item["size_in_bytes"], "mtime": str(item["modification_date"])}
@@ -115,55 +137,84 @@ def file_resource(
                 run.skip_duplicates(name, known["records"])
                 run.file_skipped(name)
                 continue
-            to_read.append((item, path, stat))
-
-        def load_file(item: Any, path: str, stat: dict[str, Any]) -> list[tuple[str, pa.Table]]:
-            data = item.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in by_content:
-                records = count_records(data)
-                run.read(name, records)
-                run.skip_duplicates(name, records)
+            to_read.append((item, path, by_content))
+            stats[path] = stat
+        # Counts, quarantine and file state are recorded here, on dlt's thread, once a file's
+        # tables are handed over: a file is never marked loaded before its rows reach dlt.
+        for loaded in _one_ahead(worker, load_file, to_read):
+            stat = stats[loaded.path]
+            run.read(name, loaded.records)
+            if loaded.report is None:  # the same content was loaded before, under any name
+                run.skip_duplicates(name, loaded.records)
                 run.file_skipped(name)
-                loaded_files[path] = {**stat, "sha256": digest, "records": records}
-                return []
-            before = run.ledger.resource(name).input_records
-            tables = []
-            for table_name, table in reader(run, name, SourceFile(path, data)):
-                tables.append((table_name, nested_as_json(table)))
-            records = run.ledger.resource(name).input_records - before
-            loaded_files[path] = {**stat, "sha256": digest, "records": records}
-            by_content[digest] = path
-            run.file_read(name, path)
-            return tables
-
-        for tables in _one_ahead(load_file, to_read):
-            for table_name, table in tables:
-                # here, not in load_file: the two threads share the work more evenly
-                table = seen_keys.drop_seen(run, name, table_name, table)
-                if table.num_rows:
-                    yield seen_keys.mark(table_name, table)
+            else:
+                loaded.report.replay(run)
+                for table_name, table in loaded.tables:
+                    table = seen_keys.drop_seen(run, name, table_name, table)
+                    if table.num_rows:
+                        yield seen_keys.mark(table_name, table)
+                by_content[loaded.digest] = loaded.path
+                run.file_read(name, loaded.path)
+            record = {**stat, "sha256": loaded.digest, "records": loaded.records}
+            loaded_files[loaded.path] = record
 
     return listing | read_files
 
 
-def _one_ahead(work: Callable[..., Any], jobs: list[tuple]) -> Iterator[Any]:
-    """``work(*job)`` for each job, in order, the next job running on a second thread while the
-    caller handles this one's result.
+@dataclass
+class _LoadedFile:
+    """One file as the worker left it: its records, and its tables unless already loaded."""
 
-    A file's read, hash and parse (pyarrow releases the GIL for most of it) overlap with dlt
-    writing the previous file's tables: two cores instead of one. ``work`` runs one job at a
-    time, in order, so what it records (counts, state, keys seen) stays sequential.
+    path: str
+    digest: str
+    records: int
+    report: _FileReport | None  # None: same content as a file loaded before
+    tables: list[tuple[str, pa.Table]]
+
+
+class _FileReport:
+    """What a reader says about one file, held until the file's tables go to dlt.
+
+    Readers run on the worker thread; the run's ledger and quarantine are shared with dlt's
+    thread and with the other pages, so they are only told once the file is taken.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead: Future | None = None
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.rejects: list[tuple[Any, ...]] = []
+
+    def read(self, resource: str, n: int = 1) -> None:
+        self.records += n
+
+    def reject(self, *args: Any) -> None:
+        self.rejects.append(args)
+
+    def replay(self, run: IngestRun) -> None:
+        for args in self.rejects:
+            run.reject(*args)
+
+
+def _one_ahead(
+    pool: ThreadPoolExecutor, work: Callable[..., Any], jobs: list[tuple]
+) -> Iterator[Any]:
+    """``work(*job)`` for each job, in order, the next job running on ``pool`` while the caller
+    handles this one's result.
+
+    A file's read, hash and parse (pyarrow and hashlib release the GIL for most of it) overlap
+    with dlt writing the previous file's tables: two cores instead of one. A caller that stops
+    early (an error downstream) leaves without waiting for the file being read ahead.
+    """
+    pending: deque[Future] = deque()
+    try:
         for job in jobs:
-            following = pool.submit(work, *job)
-            if ahead is not None:
-                yield ahead.result()
-            ahead = following
-        if ahead is not None:
-            yield ahead.result()
+            pending.append(pool.submit(work, *job))
+            if len(pending) > 1:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _resource_hints(spec: TableSpec) -> dict[str, Any]:

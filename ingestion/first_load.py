@@ -137,7 +137,8 @@ def _appendable(files: list[str], key: list[str], tombstones: list[str]) -> bool
             con.execute(  # a view takes no parameters: the paths are quoted literals
                 f"CREATE VIEW package AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
             )
-            names = {row[0] for row in con.execute("DESCRIBE package").fetchall()}
+            types = {row[0]: row[1] for row in con.execute("DESCRIBE package").fetchall()}
+            names = set(types)
             if not set(key) <= names:  # the files name a key column differently: merge
                 return False
             flags = [c for c in tombstones if c in names]  # absent: none sent in this load
@@ -149,7 +150,11 @@ def _appendable(files: list[str], key: list[str], tombstones: list[str]) -> bool
                     "GROUP BY ALL HAVING count(*) > 1))"
                 )
             if flags:
-                deleted = " OR ".join(f'"{c}" IS TRUE' for c in flags)
+                # dlt deletes on a true boolean, or on any value of another type
+                deleted = " OR ".join(
+                    f'"{c}" IS TRUE' if types[c] == "BOOLEAN" else f'"{c}" IS NOT NULL'
+                    for c in flags
+                )
                 checks.append(f"(SELECT count(*) FROM package WHERE {deleted})")
             if not checks:  # no key to repeat, no tombstone: a merge inserts every row too
                 return True

@@ -242,8 +242,10 @@ def run_ingest(
 
     run.note(f"{source}: extracting")
     extract_info = pipeline.extract(build(run))
-    appended = append_where_nothing_to_merge(pipeline)
+    appended: list[str] = []
     try:
+        # inside the try: a failure after switching some tables still gives them back
+        appended = append_where_nothing_to_merge(pipeline)
         run.note(f"{source}: normalizing")
         normalize_info = pipeline.normalize()
         run.note(f"{source}: loading")

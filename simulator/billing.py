@@ -116,6 +116,7 @@ def build_billing(
         # position of each (order, line_no) wanted: one hashed lookup, not a dict of every line
         line_key = ln["o"].to_numpy().astype(np.int64) * 100_000 + ln["line_no"].to_numpy()
         li_of = pd.Index(line_key).get_indexer(oi_ns.astype(np.int64) * 100_000 + ins[oi_ns])
+        assert (li_of >= 0).all(), "an injected invoice line points at no order line"
         for oi, li in zip(oi_ns, li_of.tolist(), strict=True):
             s = s_of_o.get(oi)
             if s is None or inv_of_s[s] < 0:

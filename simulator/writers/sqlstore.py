@@ -125,7 +125,10 @@ def arrow_columns(columns: dict[str, object]) -> pa.Table:
     every numeric column into 2-d blocks and copies them, only for Arrow to split them again.
     Columns are taken by position, so Series must share one row order (not aligned on index).
     """
-    n = next(len(v) for v in columns.values() if not np.isscalar(v))
+    sized = [len(v) for v in columns.values() if not (v is None or np.isscalar(v))]
+    if not sized:
+        raise ValueError("arrow_columns needs at least one array column to know the row count")
+    n = sized[0]
     arrays = []
     for v in columns.values():
         if isinstance(v, pd.Series):
@@ -134,6 +137,8 @@ def arrow_columns(columns: dict[str, object]) -> pa.Table:
             arrays.append(v)
         elif isinstance(v, pd.arrays.ArrowExtensionArray):
             arrays.append(pa.array(v))
+        elif v is None:
+            arrays.append(pa.nulls(n))
         elif np.isscalar(v):
             arrays.append(pa.array(np.full(n, v, dtype=object if isinstance(v, str) else None)))
         else:

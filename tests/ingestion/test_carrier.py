@@ -53,6 +53,26 @@ def test_second_run_adds_nothing_and_reports_the_files_as_already_loaded(paths, 
     assert warehouse("select count(*) from raw_carrier.freight_bill_lines") == [(20,)]
 
 
+def test_each_file_keeps_its_own_count_when_files_span_several_listing_pages(
+    paths, warehouse
+) -> None:
+    # dlt lists files in pages of 100 and reads the pages round-robin: a file's count must be
+    # its own lines, whatever else is read meanwhile, or a later run misreports skipped files.
+    n = 0
+    for f in range(230):
+        events = [tracking_event(n + i) for i in range(1 + f % 4)]
+        n += len(events)
+        write_tracking(paths.sources, f"2026-01-{1 + f // 10:02d}", f"UPSN-{f:04d}.jsonl", events)
+    first = ingest("carrier", paths=paths)
+    assert first.audit("tracking_events").input_records == n
+    assert first.audit("tracking_events").loaded == n
+    again = ingest("carrier", paths=paths)
+    assert again.audit("tracking_events").files_skipped == 230
+    assert again.audit("tracking_events").input_records == n
+    assert again.audit("tracking_events").duplicates_skipped == n
+    assert warehouse("select count(*) from raw_carrier.tracking_events") == [(n,)]
+
+
 def test_a_new_days_files_are_the_only_ones_loaded(paths, warehouse) -> None:
     _day_one(paths)
     ingest("carrier", paths=paths)

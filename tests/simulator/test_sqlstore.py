@@ -47,7 +47,7 @@ def test_a_dict_of_columns_stores_what_the_same_frame_stores(tmp_path):
 
 def test_arrow_columns_and_empty_appends(tmp_path):
     store = SqliteStore(tmp_path / "s.sqlite", DDL)
-    store.append("t", {"id": pa.array(["z"]), "n": np.array([5])})
+    store.append("t", {"id": pa.array(["z"]), "n": np.array([5]), "x": None})  # None: all NULL
     store.append("t", {"id": np.array([], dtype=object), "n": np.array([], dtype=np.int64)})
     assert store.finish() == {"t": 1}
     with sqlite3.connect(tmp_path / "s.sqlite") as con:
