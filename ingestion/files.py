@@ -373,7 +373,7 @@ def _json_text(value: Any) -> str:
         text = orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
     except orjson.JSONEncodeError:
         text = b"\x80"
-    if text.isascii():
+    if text.isascii() and b"\x7f" not in text:  # json.dumps escapes DEL, orjson does not
         return text.decode()
     return json.dumps(value, separators=(",", ":"), default=_json_default)
 

@@ -34,9 +34,19 @@ def test_struct_and_list_columns_become_compact_json_text_and_nulls_stay_null() 
 def test_structs_of_text_encode_column_wise_exactly_as_row_by_row() -> None:
     from ingestion.files import _rows_json
 
-    awkward = ["Reno", 'say "hi"', "back\\slash", "tab\there", "Zürich", "line\nbreak", "", None]
+    awkward = [
+        "Reno",
+        'say "hi"',
+        "back\\slash",
+        "tab\there",
+        "Zürich",
+        "line\nbreak",
+        "",
+        None,
+        "del\x7f",
+    ]
     rows = [
-        None if i % 7 == 3 else {"city": awkward[i % 8], "zip": awkward[(i * 3) % 8]}
+        None if i % 7 == 3 else {"city": awkward[i % 9], "zip": awkward[(i * 3) % 9]}
         for i in range(64)
     ]
     column = pa.array(rows, pa.struct([("city", pa.string()), ("zip", pa.string())]))
@@ -47,4 +57,7 @@ def test_structs_of_text_encode_column_wise_exactly_as_row_by_row() -> None:
         text = nested_as_json(table).column("loc").to_pylist()
 
         assert text == _rows_json(values).to_pylist()
+        assert text == [
+            None if v is None else json.dumps(v, separators=(",", ":")) for v in values.to_pylist()
+        ]
         assert [None if t is None else json.loads(t) for t in text] == values.to_pylist()
