@@ -114,20 +114,20 @@ def file_resource(
         data = item.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest in by_content or digest in parsed_digests:
-            return _LoadedFile(path, digest, count_records(data), None, [])
+            return _LoadedFile(digest, count_records(data), None, [])
         parsed_digests.add(digest)
         report = _FileReport()
         tables = [
             (t, nested_as_json(table)) for t, table in reader(report, name, SourceFile(path, data))
         ]
-        return _LoadedFile(path, digest, report.records, report, tables)
+        return _LoadedFile(digest, report.records, report, tables)
 
     @dlt.transformer(name=name, **_resource_hints(tables[0]))
     def read_files(items: list[Any]) -> Iterator[Any]:
         state = dlt.current.resource_state()
         loaded_files: dict[str, dict[str, Any]] = state.setdefault("files", {})
         by_content: dict[str, str] = state.setdefault("content", {})
-        to_read, stats = [], {}
+        to_read = []
         for item in sorted(items, key=lambda i: i["relative_path"]):
             path = item["relative_path"]
             stat = {"size": item["size_in_bytes"], "mtime": str(item["modification_date"])}
@@ -137,12 +137,12 @@ def file_resource(
                 run.skip_duplicates(name, known["records"])
                 run.file_skipped(name)
                 continue
-            to_read.append((item, path, by_content))
-            stats[path] = stat
+            to_read.append((item, path, stat))
         # Counts, quarantine and file state are recorded here, on dlt's thread, once a file's
         # tables are handed over: a file is never marked loaded before its rows reach dlt.
-        for loaded in _one_ahead(worker, load_file, to_read):
-            stat = stats[loaded.path]
+        jobs = [(item, path, by_content) for item, path, _ in to_read]
+        results = _one_ahead(worker, load_file, jobs)
+        for (_, path, stat), loaded in zip(to_read, results, strict=True):
             run.read(name, loaded.records)
             if loaded.report is None:  # the same content was loaded before, under any name
                 run.skip_duplicates(name, loaded.records)
@@ -153,10 +153,9 @@ def file_resource(
                     table = seen_keys.drop_seen(run, name, table_name, table)
                     if table.num_rows:
                         yield seen_keys.mark(table_name, table)
-                by_content[loaded.digest] = loaded.path
-                run.file_read(name, loaded.path)
-            record = {**stat, "sha256": loaded.digest, "records": loaded.records}
-            loaded_files[loaded.path] = record
+                by_content[loaded.digest] = path
+                run.file_read(name, path)
+            loaded_files[path] = {**stat, "sha256": loaded.digest, "records": loaded.records}
 
     return listing | read_files
 
@@ -165,7 +164,6 @@ def file_resource(
 class _LoadedFile:
     """One file as the worker left it: its records, and its tables unless already loaded."""
 
-    path: str
     digest: str
     records: int
     report: _FileReport | None  # None: same content as a file loaded before

@@ -52,22 +52,27 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     if not empty:
         return []
     files = _extracted_files(pipeline)
-    switched = [
-        table["name"]
-        for table in empty
-        if (_declared_unique(table) and not _tombstone_columns(table))
-        or _appendable(files.get(table["name"], []), _key(table), _tombstone_columns(table))
-    ]
+    switched = []
+    for table in empty:
+        tombstones = _hinted(table, "hard_delete")
+        if (_declared_unique(table) and not tombstones) or _appendable(
+            files.get(table["name"], []), _hinted(table, "primary_key"), tombstones
+        ):
+            switched.append(table["name"])
     if not switched:
         return []
     for name in switched:
         schema.tables[name]["write_disposition"] = "append"
-    # Normalize takes the pipeline's schema and warns when the extracted package carries another
-    # version: give the packages the switched schema too (dlt has no public call for this).
-    pipeline.schemas.save_schema(schema)
-    packages = pipeline._get_normalize_storage().extracted_packages
-    for load_id in pipeline.list_extracted_load_packages():
-        packages.save_schema(load_id, schema)
+    try:
+        # Normalize takes the pipeline's schema and warns when the extracted package carries
+        # another version: give the packages the switched schema too (no public call for it).
+        pipeline.schemas.save_schema(schema)
+        packages = pipeline._get_normalize_storage().extracted_packages
+        for load_id in pipeline.list_extracted_load_packages():
+            packages.save_schema(load_id, schema)
+    except BaseException:
+        restore_merge(pipeline, switched)  # the caller never learns which tables were switched
+        raise
     return switched
 
 
@@ -107,8 +112,9 @@ def _declared_unique(table: dict[str, Any]) -> bool:
     )
 
 
-def _key(table: dict[str, Any]) -> list[str]:
-    return [name for name, c in table.get("columns", {}).items() if c.get("primary_key")]
+def _hinted(table: dict[str, Any], hint: str) -> list[str]:
+    """The table's columns carrying ``hint`` (``primary_key``, ``hard_delete``)."""
+    return [name for name, c in table.get("columns", {}).items() if c.get(hint)]
 
 
 def _extracted_files(pipeline: Any) -> dict[str, list[str]]:
@@ -120,10 +126,6 @@ def _extracted_files(pipeline: Any) -> dict[str, list[str]]:
             table = ParsedLoadJobFileName.parse(os.path.basename(job)).table_name
             files.setdefault(table, []).append(packages.storage.make_full_path(job))
     return files
-
-
-def _tombstone_columns(table: dict[str, Any]) -> list[str]:
-    return [name for name, c in table.get("columns", {}).items() if c.get("hard_delete")]
 
 
 def _appendable(files: list[str], key: list[str], tombstones: list[str]) -> bool:

@@ -242,10 +242,8 @@ def run_ingest(
 
     run.note(f"{source}: extracting")
     extract_info = pipeline.extract(build(run))
-    appended: list[str] = []
+    appended = append_where_nothing_to_merge(pipeline)  # gives them back itself if it fails
     try:
-        # inside the try: a failure after switching some tables still gives them back
-        appended = append_where_nothing_to_merge(pipeline)
         run.note(f"{source}: normalizing")
         normalize_info = pipeline.normalize()
         run.note(f"{source}: loading")

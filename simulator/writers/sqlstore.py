@@ -65,8 +65,13 @@ class SqliteStore:
 
     def append(self, table: str, df: pd.DataFrame | dict[str, object]) -> None:
         """Insert a frame's rows, or a dict of equal-length columns (columns matched by name)."""
-        data = _arrow(df) if isinstance(df, pd.DataFrame) else arrow_columns(df)
-        if not data.num_rows:
+        if isinstance(df, dict):
+            data = arrow_columns(df)
+        elif df is not None:
+            data = _arrow(df)
+        else:
+            data = None
+        if data is None or not data.num_rows:
             self.counts.setdefault(table, 0)
             return
         still = []
@@ -196,7 +201,7 @@ class SqlAlchemyStore:
     def append(self, table: str, df: pd.DataFrame | dict[str, object]) -> None:
         if isinstance(df, dict):
             df = pd.DataFrame(df)
-        if df.empty:
+        if df is None or df.empty:
             self.counts.setdefault(table, 0)
             return
         cols = list(df.columns)
