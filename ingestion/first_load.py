@@ -18,7 +18,9 @@ A table qualifies when all of these hold:
   append would store them. The JSON sources' child tables send tombstones only once the table
   has been loaded, so their first load qualifies.
 
-The switch lasts one load: :func:`restore_merge` puts ``merge`` back in the pipeline's schema.
+The switch lasts one load: :func:`restore_merge` puts ``merge`` back in the pipeline's schema,
+with the merge-only column hints (``hard_delete``, ``dedup_sort``) the switch set aside so that
+dlt would not warn about each of them on every first load.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from dlt.common.storages.load_storage import ParsedLoadJobFileName
 
 # Merge strategies whose result on an empty table with unique keys equals an append.
 APPENDABLE_STRATEGIES = (None, "delete-insert", "upsert", "insert-only")
+# Column hints only a merge reads: dlt warns once per table when an append carries them, so the
+# switch sets them aside (in the table, under STASH) and restore_merge puts them back.
+MERGE_ONLY_HINTS = ("hard_delete", "dedup_sort")
+STASH = "x-trueup-merge-hints"
 
 
 def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
@@ -62,7 +68,7 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     if not switched:
         return []
     for name in switched:
-        schema.tables[name]["write_disposition"] = "append"
+        _to_append(schema.tables[name])
     try:
         # Normalize takes the pipeline's schema and warns when the extracted package carries
         # another version: give the packages the switched schema too (no public call for it).
@@ -82,8 +88,25 @@ def restore_merge(pipeline: Any, tables: list[str]) -> None:
         return
     schema = pipeline.default_schema
     for name in tables:
-        schema.tables[name]["write_disposition"] = "merge"
+        _to_merge(schema.tables[name])
     pipeline.schemas.save_schema(schema)
+
+
+def _to_append(table: dict[str, Any]) -> None:
+    stash: dict[str, dict[str, Any]] = {}
+    for name, column in table.get("columns", {}).items():
+        for hint in MERGE_ONLY_HINTS:
+            if hint in column:
+                stash.setdefault(name, {})[hint] = column.pop(hint)
+    table["write_disposition"] = "append"
+    table[STASH] = stash
+
+
+def _to_merge(table: dict[str, Any]) -> None:
+    for name, hints in table.pop(STASH, {}).items():
+        if name in table.get("columns", {}):
+            table["columns"][name].update(hints)
+    table["write_disposition"] = "merge"
 
 
 def tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:

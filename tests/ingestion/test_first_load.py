@@ -6,6 +6,7 @@ load) and reads the warehouse: whether dlt's staging copy was made, and what the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import dlt
@@ -115,3 +116,32 @@ def test_child_rows_without_tombstones_are_appended_on_a_first_load(
         ("r1", 2),
         ("r2", 3),
     ]
+
+
+def test_merge_only_hints_are_set_aside_for_the_append_and_work_again_on_the_next_load(
+    paths: Paths, warehouse
+) -> None:
+    # dlt warns about every merge-only hint an append carries; the switch must not make a
+    # first load noisy, nor lose the hints the following merges need.
+    heard: list[str] = []
+
+    class Heard(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record.getMessage())
+
+    hints = {"seq": {"dedup_sort": "desc"}, "gone": {"data_type": "bool", "hard_delete": True}}
+    listener = Heard(logging.WARNING)
+    logging.getLogger("dlt").addHandler(listener)
+    try:
+        _load(paths, pa.table({"id": [1, 2], "seq": [1, 1], "gone": [False, False]}), columns=hints)
+    finally:
+        logging.getLogger("dlt").removeHandler(listener)
+    assert "items" not in _staged(warehouse)
+    assert not [m for m in heard if "will be ignored" in m]
+
+    _load(
+        paths,
+        pa.table({"id": [1, 1, 2], "seq": [3, 2, 2], "gone": [False, False, True]}),
+        columns=hints,
+    )
+    assert warehouse(f"SELECT id, seq FROM raw_{SOURCE}.items") == [(1, 3)]
