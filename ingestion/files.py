@@ -235,6 +235,7 @@ class _RunKeys:
         spec = self.specs[table_name]
         if not spec.primary_key or table.num_rows == 0:
             return table
+        table = _keys_not_null(table, spec.primary_key)
         columns = [table.column(k).to_pylist() for k in spec.primary_key]
         keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         seen = self.seen[table_name]
@@ -406,6 +407,17 @@ def report_rejects(
             i = int(np.searchsorted(lines.numbers, line_no))
             payload = lines.line(i) if i < len(lines) and lines.numbers[i] == line_no else b""
         run.reject(resource, file.path, f"line {line_no}", reason, payload)
+
+
+def _keys_not_null(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    """Declare key columns without nulls non-nullable, as dlt declares primary keys: a file
+    whose nullability differs from its table is rewritten by dlt's normalizer to match."""
+    schema = table.schema
+    for name in key:
+        i = schema.get_field_index(name)
+        if schema.field(i).nullable and not table.column(i).null_count:
+            schema = schema.set(i, schema.field(i).with_nullable(False))
+    return table if schema is table.schema else table.cast(schema)
 
 
 def with_provenance(table: pa.Table, file: SourceFile, line_numbers: np.ndarray) -> pa.Table:

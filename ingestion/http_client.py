@@ -9,8 +9,8 @@ loads a few thousand rows per second). This module has the parts around that:
   ``Retry-After``, with trueup's settings.
 - **Clear refusals** (:func:`refusal`): a wrong token or an unknown endpoint fails at once with
   :class:`SourceApiError` naming the source, resource and endpoint (and is never retried).
-- **Pages** (:func:`pages_of`, :class:`Prefetcher`): the next page is requested while the
-  current one is parsed and written; :func:`account_page` counts every record read and
+- **Pages** (:func:`pages_of`): a thread walks the pages (request, parse, next link) a few
+  pages ahead while the consumer shapes and writes the ones before; :func:`account_page` counts every record read and
   quarantines the page's bad records with their endpoint and page.
 - **Cursors** (:class:`Cursor`): updated-since cursors with an overlap window, kept in dlt's
   resource state (stored in the destination too) in dlt's own incremental layout.
@@ -21,9 +21,9 @@ loads a few thousand rows per second). This module has the parts around that:
 from __future__ import annotations
 
 import atexit
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -209,42 +209,7 @@ class Endpoint:
     credentials_hint: str
 
 
-class Prefetcher:
-    """Requests the next page on a background thread while the current one is processed.
-
-    Waiting on the API (and the API's own work) then overlaps with parsing and writing the
-    page before; the session, its retries and its timeout are the same as for a direct call.
-    """
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"{endpoint.source}-pages")
-        self._pending: Future[requests.Response] | None = None
-
-    def request(self, url: str, params: dict[str, Any] | None = None) -> None:
-        """Start fetching ``url`` (at most one request is in flight)."""
-        endpoint = self.endpoint
-        self._pending = self._pool.submit(
-            endpoint.session.get, url, params=params, headers=endpoint.headers
-        )
-
-    def response(self) -> requests.Response | None:
-        """The response to the last request (raising if it is unusable), or None if none."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return None
-        response = pending.result()
-        endpoint = self.endpoint
-        problem = refusal(response, endpoint.source, endpoint.resource, endpoint.credentials_hint)
-        if problem is not None:
-            raise problem
-        return response
-
-    def close(self) -> None:
-        """Abandon a request in flight and stop the thread."""
-        if self._pending is not None:
-            self._pending.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+PAGES_AHEAD = 16  # a batch of pages is written meanwhile; 16 parsed pages are a few MB
 
 
 def pages_of(
@@ -253,8 +218,16 @@ def pages_of(
     params: dict[str, Any],
     reader: PageReader,
     next_request: Callable[[requests.Response, Page], tuple[str, dict[str, Any] | None] | None],
+    *,
+    ahead: int = PAGES_AHEAD,
 ) -> Iterator[tuple[requests.Response, Page]]:
     """Walk an endpoint's pages: fetch, parse, ask ``next_request`` for the next one, repeat.
+
+    The walk runs on its own thread, up to ``ahead`` pages before the consumer: waiting on the
+    API (and the API's own work) and parsing a body (pyarrow's JSON reader releases the GIL)
+    overlap with the consumer shaping and writing the pages before. Pages still come out
+    strictly in order, and a refusal or an unreadable page is raised where the page would have
+    been, after every page before it.
 
     Args:
         endpoint: The resource's names and credentials.
@@ -262,31 +235,74 @@ def pages_of(
         params: First page's query parameters.
         reader: Parses each page into records (and sets bad ones aside).
         next_request: ``(url, params)`` of the page after, or None after the last page.
+        ahead: Most pages fetched and parsed but not yet consumed.
 
     Yields:
         Each response with its parsed page, in order.
     """
-    fetch = Prefetcher(endpoint)
-    try:
-        fetch.request(url, params)
-        while (response := fetch.response()) is not None:
+    walked: queue.Queue[tuple[requests.Response, Page] | BaseException | None] = queue.Queue(
+        maxsize=ahead
+    )
+    stop = threading.Event()
+
+    def hand_over(item: tuple[requests.Response, Page] | BaseException | None) -> bool:
+        """Queue ``item`` for the consumer; False once the consumer has gone."""
+        while not stop.is_set():
             try:
-                page = reader.parse(response.content)
-            except ValueError as exc:
-                raise SourceApiError(
-                    endpoint.source,
-                    endpoint.resource,
-                    endpoint_label(response.url),
-                    response.status_code,
-                    f"{endpoint.source} API answered {endpoint_label(response.url)} with "
-                    f"an unreadable page: {exc}",
-                ) from None
-            following = next_request(response, page)
-            if following is not None:
-                fetch.request(*following)
-            yield response, page
+                walked.put(item, timeout=0.1)  # woken at once when the consumer takes one
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def walk() -> None:
+        request: tuple[str, dict[str, Any] | None] | None = (url, params)
+        try:
+            while request is not None:
+                response = endpoint.session.get(
+                    request[0], params=request[1], headers=endpoint.headers
+                )
+                problem = refusal(
+                    response, endpoint.source, endpoint.resource, endpoint.credentials_hint
+                )
+                if problem is not None:
+                    raise problem
+                page = _parsed(endpoint, reader, response)
+                request = next_request(response, page)
+                if not hand_over((response, page)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            hand_over(exc)
+            return
+        hand_over(None)
+
+    worker = threading.Thread(
+        target=walk, name=f"{endpoint.source}-{endpoint.resource}-pages", daemon=True
+    )
+    worker.start()
+    try:
+        while (item := walked.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
-        fetch.close()
+        # A consumer that stops early: the worker ends after the request it is making (bounded
+        # by the policy's timeout) or at once if it is waiting to hand a page over.
+        stop.set()
+
+
+def _parsed(endpoint: Endpoint, reader: PageReader, response: requests.Response) -> Page:
+    try:
+        return reader.parse(response.content)
+    except ValueError as exc:
+        raise SourceApiError(
+            endpoint.source,
+            endpoint.resource,
+            endpoint_label(response.url),
+            response.status_code,
+            f"{endpoint.source} API answered {endpoint_label(response.url)} with "
+            f"an unreadable page: {exc}",
+        ) from None
 
 
 def account_page(run: IngestRun, ledger: str, response: requests.Response, page: Page) -> None:

@@ -30,6 +30,7 @@ import base64
 import io
 import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -215,16 +216,20 @@ class PageReader:
         self._parse_schema: pa.Schema | None = None
         # Tables loaded before this run: only they can hold child rows a merge must delete.
         self._loaded_before = set(schema.tables)
+        # Pages are parsed on the walking thread while earlier ones are shaped on dlt's, and
+        # both learn fields into the shape: one at a time.
+        self._lock = threading.RLock()
 
     # -- parsing ----------------------------------------------------------------------------
     def parse(self, body: bytes) -> Page:
         """Parse one page body; records that cannot be loaded faithfully are set aside."""
-        parsed = self._try_parse(body)
-        if parsed is not None:
-            records, meta = parsed
-            if self._clean(records):
-                return Page(records, len(records), [], meta)
-        return self._parse_slowly(body)
+        with self._lock:
+            parsed = self._try_parse(body)
+            if parsed is not None:
+                records, meta = parsed
+                if self._clean(records):
+                    return Page(records, len(records), [], meta)
+            return self._parse_slowly(body)
 
     def _try_parse(self, body: bytes) -> tuple[pa.StructArray, dict[str, Any]] | None:
         if self._parse_schema is None:
@@ -425,6 +430,10 @@ class PageReader:
         Child tables of every list the shape knows are returned even when empty for this page,
         with one tombstone row per root record that has no child row in them.
         """
+        with self._lock:
+            return self._tables(records)
+
+    def _tables(self, records: pa.StructArray) -> dict[str, pa.Table]:
         out: dict[str, list[dict[str, pa.Array]]] = {}
         keys = records.field(records.type.get_field_index(self.rules.key))
         ids = key_ids(keys) if self.root_ids == "key" else new_ids(len(records))
@@ -441,12 +450,20 @@ class PageReader:
                 # order is loaded once, so its children here are its only ones).
                 if child in self._loaded_before:
                     result[child] = _with_tombstones(result.get(child), ids)
+                elif child in result:
+                    # No tombstones, but the column all the same: a file that lacks a column
+                    # of its table is rewritten by dlt's normalizer to add it.
+                    children = result[child]
+                    result[child] = children.append_column(
+                        DELETED, pa.nulls(len(children), pa.bool_())
+                    )
         return result
 
     def child_tables(self) -> list[str]:
         """Every child table of the shape whose rows are known (objects or scalars)."""
         found: list[str] = []
-        _children(self.shape, found)
+        with self._lock:
+            _children(self.shape, found)
         return found
 
     def _shred(

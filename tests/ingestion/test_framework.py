@@ -107,7 +107,14 @@ def test_a_key_repeated_in_a_run_keeps_only_its_first_row() -> None:
     assert kept.to_pydict() == {"a": ["z", "y"], "b": [1, 9], "v": [7, 9]}
     assert run.skipped == 4
     unique = pa.table({"a": ["q"], "b": [1], "v": [10]})
-    assert keys.drop_seen(run, "r", "t", unique) is unique  # the usual case: no copy
+    kept = keys.drop_seen(run, "r", "t", unique)
+    assert kept.to_pydict() == unique.to_pydict()
+    # the usual case: no copy of the values...
+    values = unique.column("v").chunk(0).buffers()[1]
+    assert kept.column("v").chunk(0).buffers()[1].address == values.address
+    # ...and key columns without nulls say so, as dlt's primary key does (else dlt rewrites
+    # the file to match)
+    assert [f.nullable for f in kept.schema] == [False, False, True]
 
 
 def test_jsonl_bisection_finds_each_bad_line_and_keeps_the_others() -> None:

@@ -1,0 +1,135 @@
+"""API pages are walked ahead of their consumer, in order, and shaped as dlt stores them.
+
+The walk runs against a real HTTP server on 127.0.0.1 serving ``Link``-header pages.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import dlt
+import pytest
+import requests
+
+from ingestion.http_client import (
+    Endpoint,
+    HttpPolicy,
+    SourceApiError,
+    pages_of,
+    retrying_session,
+)
+from ingestion.json_pages import DELETED, PageReader, Rules, declare
+
+PAGES = 12
+
+
+class _Pages(BaseHTTPRequestHandler):
+    """``/items?page=N``: two records per page, a ``Link`` to the next; page ``refuse`` is 401."""
+
+    served: ClassVar[list[int]] = []
+    refuse: ClassVar[int | None] = None
+
+    def do_GET(self) -> None:
+        number = int(parse_qs(urlsplit(self.path).query)["page"][0])
+        type(self).served.append(number)
+        if number == type(self).refuse:
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = json.dumps(
+            {
+                "items": [
+                    {"id": 2 * number + i, "updated_at": "2026-01-01T00:00:00Z"} for i in (0, 1)
+                ]
+            }
+        ).encode()
+        self.send_response(200)
+        if number < PAGES:
+            host, port = self.server.server_address[:2]
+            self.send_header("Link", f'<http://{host}:{port}/items?page={number + 1}>; rel="next"')
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _Pages.served, _Pages.refuse = [], None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/items"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _walk(url: str, ahead: int = 3) -> Iterator[tuple[requests.Response, object]]:
+    session = retrying_session(HttpPolicy(timeout_s=5, max_attempts=1))
+    endpoint = Endpoint("test", "items", session, {}, "no credentials needed")
+    reader = PageReader("items", declare("items", {"id": "bigint"}), Rules(), dlt.Schema("test"))
+
+    def next_link(response: requests.Response, page: object) -> tuple[str, None] | None:
+        following = response.links.get("next")
+        return (following["url"], None) if following else None
+
+    return pages_of(endpoint, url, {"page": 1}, reader, next_link, ahead=ahead)
+
+
+def _settle() -> None:
+    time.sleep(0.3)  # the walker runs on its own thread: let it go as far as it may
+
+
+def test_pages_come_in_order_and_the_walk_stays_a_few_pages_ahead(server: str) -> None:
+    walk = _walk(server, ahead=3)
+    first = next(walk)
+    _settle()
+    # consumed 1, up to 3 waiting in the queue, one more parsed and waiting to be handed over
+    assert len(_Pages.served) <= 1 + 3 + 1
+    ids = first[1].records.field("id").to_pylist() + [
+        i for _, page in walk for i in page.records.field("id").to_pylist()
+    ]
+    assert ids == list(range(2, 2 * PAGES + 2))
+    assert _Pages.served == list(range(1, PAGES + 1))
+
+
+def test_a_refused_page_is_raised_after_every_page_before_it(server: str) -> None:
+    _Pages.refuse = 4
+    got = []
+    with pytest.raises(SourceApiError, match="401"):
+        for response, _ in _walk(server):
+            got.append(response.url.rsplit("=", 1)[1])
+    assert got == ["1", "2", "3"]
+
+
+def test_a_consumer_that_stops_early_stops_the_walk(server: str) -> None:
+    walk = _walk(server, ahead=1)
+    next(walk)
+    walk.close()
+    _settle()
+    served = len(_Pages.served)
+    _settle()
+    assert len(_Pages.served) == served < PAGES
+    assert not [t for t in threading.enumerate() if t.name == "test-items-pages"]
+
+
+def test_child_tables_carry_the_tombstone_column_before_their_first_load_too() -> None:
+    # dlt rewrites every file that lacks a column of its table; the tombstone column is in the
+    # child tables' schema from the start, so a first load's files carry it (all null).
+    shape = declare("orders", {"id": "bigint", "lines": [{"sku": "text"}]})
+    reader = PageReader("orders", shape, Rules(cursor=None), dlt.Schema("t"), root_ids="key")
+    page = reader.parse(b'{"orders": [{"id": 1, "lines": [{"sku": "a"}, {"sku": "b"}]}]}')
+    lines = reader.tables(page.records)["orders__lines"]
+    assert lines.column_names[-1] == DELETED
+    assert lines.column(DELETED).type == "bool"
+    assert lines.column(DELETED).null_count == 2
