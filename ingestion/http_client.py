@@ -9,8 +9,8 @@ loads a few thousand rows per second). This module has the parts around that:
   ``Retry-After``, with trueup's settings.
 - **Clear refusals** (:func:`refusal`): a wrong token or an unknown endpoint fails at once with
   :class:`SourceApiError` naming the source, resource and endpoint (and is never retried).
-- **Pages** (:func:`pages_of`): a thread walks the pages (request, parse, next link) a few
-  pages ahead while the consumer shapes and writes the ones before; :func:`account_page` counts every record read and
+- **Pages** (:func:`pages_of`, :func:`linked_pages_of`): threads request and parse pages
+  ahead of the consumer while it shapes and writes the ones before; :func:`account_page` counts every record read and
   quarantines the page's bad records with their endpoint and page.
 - **Cursors** (:class:`Cursor`): updated-since cursors with an overlap window, kept in dlt's
   resource state (stored in the destination too) in dlt's own incremental layout.
@@ -21,9 +21,8 @@ loads a few thousand rows per second). This module has the parts around that:
 from __future__ import annotations
 
 import atexit
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ import requests
 from dlt.extract.utils import digest_dedup_value
 from dlt.sources.helpers.requests.retry import Client
 
+from ingestion.ahead import ahead
 from ingestion.config import setting
 from ingestion.json_pages import Page, PageReader
 from ingestion.pipeline import IngestRun
@@ -210,6 +210,7 @@ class Endpoint:
 
 
 PAGES_AHEAD = 16  # a batch of pages is written meanwhile; 16 parsed pages are a few MB
+Request = tuple[str, dict[str, Any] | None]  # URL and query parameters
 
 
 def pages_of(
@@ -217,17 +218,16 @@ def pages_of(
     url: str,
     params: dict[str, Any],
     reader: PageReader,
-    next_request: Callable[[requests.Response, Page], tuple[str, dict[str, Any] | None] | None],
+    next_request: Callable[[requests.Response, Page], Request | None],
     *,
-    ahead: int = PAGES_AHEAD,
+    depth: int = PAGES_AHEAD,
 ) -> Iterator[tuple[requests.Response, Page]]:
-    """Walk an endpoint's pages: fetch, parse, ask ``next_request`` for the next one, repeat.
+    """Walk pages whose next page the body names: fetch, parse, ask ``next_request``, repeat.
 
-    The walk runs on its own thread, up to ``ahead`` pages before the consumer: waiting on the
-    API (and the API's own work) and parsing a body (pyarrow's JSON reader releases the GIL)
-    overlap with the consumer shaping and writing the pages before. Pages still come out
-    strictly in order, and a refusal or an unreadable page is raised where the page would have
-    been, after every page before it.
+    The walk runs on its own thread (:func:`~ingestion.ahead.ahead`), up to ``depth`` pages
+    before the consumer: waiting on the API and parsing a body (pyarrow's JSON reader releases
+    the GIL) overlap with the consumer shaping and writing the pages before. Pages come out in
+    order; a refusal or an unreadable page is raised after every page before it.
 
     Args:
         endpoint: The resource's names and credentials.
@@ -235,60 +235,65 @@ def pages_of(
         params: First page's query parameters.
         reader: Parses each page into records (and sets bad ones aside).
         next_request: ``(url, params)`` of the page after, or None after the last page.
-        ahead: Most pages fetched and parsed but not yet consumed.
+        depth: Most pages fetched and parsed but not yet consumed.
 
     Yields:
         Each response with its parsed page, in order.
     """
-    walked: queue.Queue[tuple[requests.Response, Page] | BaseException | None] = queue.Queue(
-        maxsize=ahead
-    )
-    stop = threading.Event()
 
-    def hand_over(item: tuple[requests.Response, Page] | BaseException | None) -> bool:
-        """Queue ``item`` for the consumer; False once the consumer has gone."""
-        while not stop.is_set():
-            try:
-                walked.put(item, timeout=0.1)  # woken at once when the consumer takes one
-                return True
-            except queue.Full:
-                continue
-        return False
+    def walk() -> Iterator[tuple[requests.Response, Page]]:
+        request: Request | None = (url, params)
+        while request is not None:
+            response = _fetch(endpoint, request)
+            page = _parsed(endpoint, reader, response)
+            request = next_request(response, page)
+            yield response, page
 
-    def walk() -> None:
-        request: tuple[str, dict[str, Any] | None] | None = (url, params)
-        try:
+    return ahead(walk(), depth, f"{endpoint.source}-{endpoint.resource}-pages")
+
+
+def linked_pages_of(
+    endpoint: Endpoint,
+    starts: Iterable[Request],
+    reader: PageReader,
+    next_link: Callable[[requests.Response], Request | None],
+    *,
+    depth: int = PAGES_AHEAD,
+) -> Iterator[tuple[requests.Response, Page]]:
+    """Walk pages whose next page the response headers name (a ``Link`` header), from each
+    of ``starts`` in turn.
+
+    As :func:`pages_of`, with one more thread: as the next request is known before the body is
+    parsed, requests run ahead of parsing, so the server's work overlaps with it too, and the
+    walk goes from one start to the next without waiting for the consumer.
+    """
+
+    def walk() -> Iterator[requests.Response]:
+        for start in starts:
+            request: Request | None = start
             while request is not None:
-                response = endpoint.session.get(
-                    request[0], params=request[1], headers=endpoint.headers
-                )
-                problem = refusal(
-                    response, endpoint.source, endpoint.resource, endpoint.credentials_hint
-                )
-                if problem is not None:
-                    raise problem
-                page = _parsed(endpoint, reader, response)
-                request = next_request(response, page)
-                if not hand_over((response, page)):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            hand_over(exc)
-            return
-        hand_over(None)
+                response = _fetch(endpoint, request)
+                request = next_link(response)
+                yield response
 
-    worker = threading.Thread(
-        target=walk, name=f"{endpoint.source}-{endpoint.resource}-pages", daemon=True
-    )
-    worker.start()
-    try:
-        while (item := walked.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        # A consumer that stops early: the worker ends after the request it is making (bounded
-        # by the policy's timeout) or at once if it is waiting to hand a page over.
-        stop.set()
+    def parse(responses: Iterator[requests.Response]) -> Iterator[tuple[requests.Response, Page]]:
+        try:
+            for response in responses:
+                yield response, _parsed(endpoint, reader, response)
+        finally:
+            responses.close()  # stops the requests too
+
+    name = f"{endpoint.source}-{endpoint.resource}"
+    return ahead(parse(ahead(walk(), depth, f"{name}-requests")), depth, f"{name}-pages")
+
+
+def _fetch(endpoint: Endpoint, request: Request) -> requests.Response:
+    """One page (the session retries), or the refusal that explains why it cannot be had."""
+    response = endpoint.session.get(request[0], params=request[1], headers=endpoint.headers)
+    problem = refusal(response, endpoint.source, endpoint.resource, endpoint.credentials_hint)
+    if problem is not None:
+        raise problem
+    return response
 
 
 def _parsed(endpoint: Endpoint, reader: PageReader, response: requests.Response) -> Page:

@@ -49,11 +49,11 @@ from ingestion.http_client import (
     Endpoint,
     HttpPolicy,
     account_page,
-    pages_of,
+    linked_pages_of,
     retrying_session,
     simulator_base_url,
 )
-from ingestion.json_pages import Page, PageReader, Rules, batches, child_table_hints, declare
+from ingestion.json_pages import PageReader, Rules, batches, child_table_hints, declare
 from ingestion.pipeline import IngestResult, IngestRun, Progress
 from trueup.settings import Paths
 
@@ -260,21 +260,24 @@ class _Api:
         self,
         ledger: str,
         path: str,
-        params: dict[str, Any],
+        params: dict[str, Any] | list[dict[str, Any]],
         reader: PageReader,
         *,
         resource: str | None = None,
     ) -> Iterator[pa.Table]:
-        """Every page of ``path`` (following the ``Link`` header), counted under ``ledger``.
+        """Every page of ``path`` (following the ``Link`` header), counted under ``ledger``;
+        from each of ``params`` in turn when it is a list (one walk per payout).
 
         ``resource`` names the dlt resource walking (default: the ledger's name): each has its
-        own session, as dlt reads resources in turns, each with its own page thread.
+        own session, as dlt reads resources in turns, each with its own page threads.
         """
         session = self._sessions.get(resource or ledger)
         if session is None:
             session = self._sessions[resource or ledger] = retrying_session(self.http)
         endpoint = Endpoint(SOURCE, ledger, session, self.headers, _TOKEN_HINT)
-        walk = pages_of(endpoint, self.base_url + path, params, reader, _next_link)
+        url = self.base_url + path
+        starts = [(url, p) for p in (params if isinstance(params, list) else [params])]
+        walk = linked_pages_of(endpoint, starts, reader, _next_link)
         for count, (response, page) in enumerate(walk, 1):
             account_page(self.run, ledger, response, page)
             self.run.note(
@@ -375,16 +378,11 @@ class _Api:
                     "transactions", "balance_transactions", TRANSACTION, Rules(cursor=None)
                 )
             path = "shopify_payments/balance/transactions.json"
-            pages = (
-                records
+            per_payout = [
+                {"limit": self.limit, "payout_id": payout_id}
                 for payout_id in read.column("id").to_pylist()
-                for records in self.walk(
-                    "balance_transactions",
-                    path,
-                    {"limit": self.limit, "payout_id": payout_id},
-                    reader,
-                )
-            )
+            ]
+            pages = self.walk("balance_transactions", path, per_payout, reader)
             for records in batches(pages, BATCH_ROWS):
                 yield reader.tables(_struct(records))["balance_transactions"]
 
@@ -443,7 +441,7 @@ def _reload_nested_orders(run: IngestRun) -> None:
     pipeline_drop(pipeline, resources=["orders"])()
 
 
-def _next_link(response: requests.Response, page: Page) -> tuple[str, None] | None:
+def _next_link(response: requests.Response) -> tuple[str, None] | None:
     """The ``rel="next"`` URL of the ``Link`` header (it carries every parameter)."""
     following = response.links.get("next")
     return (following["url"], None) if following else None

@@ -21,10 +21,11 @@ from ingestion.http_client import (
     Endpoint,
     HttpPolicy,
     SourceApiError,
+    linked_pages_of,
     pages_of,
     retrying_session,
 )
-from ingestion.json_pages import DELETED, PageReader, Rules, declare
+from ingestion.json_pages import DELETED, Page, PageReader, Rules, declare
 
 PAGES = 12
 
@@ -74,53 +75,72 @@ def server() -> Iterator[str]:
         httpd.server_close()
 
 
-def _walk(url: str, ahead: int = 3) -> Iterator[tuple[requests.Response, object]]:
+def _link(response: requests.Response) -> tuple[str, None] | None:
+    following = response.links.get("next")
+    return (following["url"], None) if following else None
+
+
+def _walk(
+    url: str, kind: str, depth: int = 3, starts: int = 1
+) -> Iterator[tuple[requests.Response, Page]]:
     session = retrying_session(HttpPolicy(timeout_s=5, max_attempts=1))
     endpoint = Endpoint("test", "items", session, {}, "no credentials needed")
     reader = PageReader("items", declare("items", {"id": "bigint"}), Rules(), dlt.Schema("test"))
+    if kind == "linked":
+        firsts = [(url, {"page": 1})] * starts
+        return linked_pages_of(endpoint, firsts, reader, _link, depth=depth)
+    return pages_of(
+        endpoint, url, {"page": 1}, reader, lambda response, _: _link(response), depth=depth
+    )
 
-    def next_link(response: requests.Response, page: object) -> tuple[str, None] | None:
-        following = response.links.get("next")
-        return (following["url"], None) if following else None
 
-    return pages_of(endpoint, url, {"page": 1}, reader, next_link, ahead=ahead)
+def _ids(pages: Iterator[tuple[requests.Response, Page]]) -> list[int]:
+    return [i for _, page in pages for i in page.records.field("id").to_pylist()]
 
 
 def _settle() -> None:
-    time.sleep(0.3)  # the walker runs on its own thread: let it go as far as it may
+    time.sleep(0.3)  # the walk runs on its own threads: let it go as far as it may
 
 
-def test_pages_come_in_order_and_the_walk_stays_a_few_pages_ahead(server: str) -> None:
-    walk = _walk(server, ahead=3)
+WALKS = pytest.mark.parametrize("kind", ["body", "linked"])
+
+
+@WALKS
+def test_pages_come_in_order_and_the_walk_stays_a_few_pages_ahead(server: str, kind: str) -> None:
+    walk = _walk(server, kind, depth=3)
     first = next(walk)
     _settle()
-    # consumed 1, up to 3 waiting in the queue, one more parsed and waiting to be handed over
-    assert len(_Pages.served) <= 1 + 3 + 1
-    ids = first[1].records.field("id").to_pylist() + [
-        i for _, page in walk for i in page.records.field("id").to_pylist()
-    ]
-    assert ids == list(range(2, 2 * PAGES + 2))
+    # Consumed 1; per stage, up to 3 waiting in its queue and one more waiting to go in.
+    stages = 2 if kind == "linked" else 1
+    assert len(_Pages.served) <= 1 + stages * (3 + 1)
+    assert _ids(iter([first])) + _ids(walk) == list(range(2, 2 * PAGES + 2))
     assert _Pages.served == list(range(1, PAGES + 1))
 
 
-def test_a_refused_page_is_raised_after_every_page_before_it(server: str) -> None:
+def test_a_linked_walk_goes_from_one_start_to_the_next(server: str) -> None:
+    assert _ids(_walk(server, "linked", starts=3)) == list(range(2, 2 * PAGES + 2)) * 3
+
+
+@WALKS
+def test_a_refused_page_is_raised_after_every_page_before_it(server: str, kind: str) -> None:
     _Pages.refuse = 4
     got = []
     with pytest.raises(SourceApiError, match="401"):
-        for response, _ in _walk(server):
+        for response, _ in _walk(server, kind):
             got.append(response.url.rsplit("=", 1)[1])
     assert got == ["1", "2", "3"]
 
 
-def test_a_consumer_that_stops_early_stops_the_walk(server: str) -> None:
-    walk = _walk(server, ahead=1)
+@WALKS
+def test_a_consumer_that_stops_early_stops_the_walk(server: str, kind: str) -> None:
+    walk = _walk(server, kind, depth=1)
     next(walk)
     walk.close()
     _settle()
     served = len(_Pages.served)
     _settle()
     assert len(_Pages.served) == served < PAGES
-    assert not [t for t in threading.enumerate() if t.name == "test-items-pages"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("test-items-")]
 
 
 def test_child_tables_carry_the_tombstone_column_before_their_first_load_too() -> None:
