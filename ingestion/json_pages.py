@@ -223,8 +223,8 @@ class PageReader:
     # -- parsing ----------------------------------------------------------------------------
     def parse(self, body: bytes) -> Page:
         """Parse one page body; records that cannot be loaded faithfully are set aside."""
+        parsed = self._try_parse(body)  # outside the lock: dlt's thread shapes meanwhile
         with self._lock:
-            parsed = self._try_parse(body)
             if parsed is not None:
                 records, meta = parsed
                 if self._clean(records):
@@ -232,10 +232,12 @@ class PageReader:
             return self._parse_slowly(body)
 
     def _try_parse(self, body: bytes) -> tuple[pa.StructArray, dict[str, Any]] | None:
-        if self._parse_schema is None:
-            self._parse_schema = pa.schema(
-                [pa.field(self.envelope, pa.list_(self.shape.arrow_type()))]
-            )
+        with self._lock:
+            if self._parse_schema is None:
+                self._parse_schema = pa.schema(
+                    [pa.field(self.envelope, pa.list_(self.shape.arrow_type()))]
+                )
+            schema = self._parse_schema
         try:
             table = pj.read_json(
                 io.BytesIO(body),
@@ -244,7 +246,7 @@ class PageReader:
                     block_size=max(len(body) + 1, 1 << 16), use_threads=False
                 ),
                 parse_options=pj.ParseOptions(
-                    explicit_schema=self._parse_schema, unexpected_field_behavior="infer"
+                    explicit_schema=schema, unexpected_field_behavior="infer"
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
