@@ -423,4 +423,5 @@ def _keys_not_null(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
 def with_provenance(table: pa.Table, file: SourceFile, line_numbers: np.ndarray) -> pa.Table:
     """Add ``source_file`` and ``source_line``: where each row came from, for audits and replay."""
     table = table.append_column("source_line", pa.array(line_numbers, pa.int64()))
-    return table.append_column("source_file", pa.array([file.path] * table.num_rows, pa.string()))
+    path = pa.repeat(pa.scalar(file.path, pa.string()), table.num_rows)  # not a list of n strs
+    return table.append_column("source_file", path)
