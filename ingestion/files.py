@@ -36,6 +36,8 @@ from dlt.sources.filesystem import filesystem
 
 from ingestion.pipeline import IngestRun
 
+READERS = 2  # files read and parsed at once, per resource
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -100,22 +102,22 @@ def file_resource(
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob)
     # Built per run (sources are built per run), shared by every page of files dlt hands over.
     seen_keys = _RunKeys(specs)
-    # One worker for the resource, shared by every page: dlt reads pages round-robin, and files
-    # must be parsed one at a time, in order, for "same content as a file read earlier".
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{name}")
-    parsed_digests: set[str] = set()  # contents parsed in this run; touched by the worker only
+    # Workers for the resource, shared by every page (dlt reads pages round-robin). Two files
+    # are parsed at once: the reader is the slower side, and dlt's thread takes them in order.
+    worker = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix=f"read-{name}")
 
     def load_file(item: Any, path: str, by_content: dict[str, str]) -> _LoadedFile:
-        """Read, hash and parse one file on the worker; report nothing to the run yet.
+        """Read, hash and parse one file on a worker; report nothing to the run yet.
 
         ``by_content`` (contents loaded by earlier runs, and by this one as dlt's thread takes
-        files) is only read here.
+        files) is only read here, to skip parsing what is known. Whether a file repeats one
+        read earlier in this run is decided on dlt's thread, in file order: two workers may be
+        reading the two copies at once.
         """
         data = item.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        if digest in by_content or digest in parsed_digests:
+        if digest in by_content:
             return _LoadedFile(digest, count_records(data), None, [])
-        parsed_digests.add(digest)
         report = _FileReport()
         tables = [
             (t, nested_as_json(table)) for t, table in reader(report, name, SourceFile(path, data))
@@ -141,10 +143,12 @@ def file_resource(
         # Counts, quarantine and file state are recorded here, on dlt's thread, once a file's
         # tables are handed over: a file is never marked loaded before its rows reach dlt.
         jobs = [(item, path, by_content) for item, path, _ in to_read]
-        results = _one_ahead(worker, load_file, jobs)
+        results = _in_order(worker, load_file, jobs, ahead=READERS)
         for (_, path, stat), loaded in zip(to_read, results, strict=True):
             run.read(name, loaded.records)
-            if loaded.report is None:  # the same content was loaded before, under any name
+            # The same content was loaded before, under any name, by an earlier run or by an
+            # earlier file of this one (the first file in order keeps it).
+            if loaded.report is None or loaded.digest in by_content:
                 run.skip_duplicates(name, loaded.records)
                 run.file_skipped(name)
             else:
@@ -192,21 +196,21 @@ class _FileReport:
             run.reject(*args)
 
 
-def _one_ahead(
-    pool: ThreadPoolExecutor, work: Callable[..., Any], jobs: list[tuple]
+def _in_order(
+    pool: ThreadPoolExecutor, work: Callable[..., Any], jobs: list[tuple], ahead: int
 ) -> Iterator[Any]:
-    """``work(*job)`` for each job, in order, the next job running on ``pool`` while the caller
-    handles this one's result.
+    """``work(*job)`` for each job, results in job order, up to ``ahead`` jobs running on
+    ``pool`` while the caller handles a result.
 
     A file's read, hash and parse (pyarrow and hashlib release the GIL for most of it) overlap
-    with dlt writing the previous file's tables: two cores instead of one. A caller that stops
-    early (an error downstream) leaves without waiting for the file being read ahead.
+    with dlt writing the previous file's tables. A caller that stops early (an error
+    downstream) leaves without waiting for the files being read ahead.
     """
     pending: deque[Future] = deque()
     try:
         for job in jobs:
             pending.append(pool.submit(work, *job))
-            if len(pending) > 1:
+            if len(pending) > ahead:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
+from ingestion import files
 from ingestion.registry import ingest
 from tests.ingestion.builders import (
     FREIGHT_HEADER,
@@ -105,6 +109,38 @@ def test_a_redelivered_file_under_another_name_does_not_duplicate_events(paths, 
     assert result.audit("tracking_events").files_skipped == 3  # the two originals and the copy
     assert result.audit("tracking_events").duplicates_skipped == 40 + 30 + 40
     assert warehouse("select count(*) from raw_carrier.tracking_events") == [(70,)]
+
+
+def test_two_copies_read_in_the_same_run_load_once_the_first_in_file_order(
+    paths, warehouse, monkeypatch
+) -> None:
+    # Files are read two at a time, so a copy sorted right after its original is read while the
+    # original still is. Here the copy that starts hashing first finishes last (the original,
+    # as a rule): whichever reader is done first, the original is the one loaded.
+    _day_one(paths)
+    original = paths.sources / "carrier/tracking/2026-01-01/UPSN-0001.jsonl"
+    copy = paths.sources / "carrier/tracking/2026-01-01/UPSN-0001a.jsonl"
+    copy.write_bytes(original.read_bytes())
+    arrivals: list[str] = []
+
+    class SlowHash:
+        def sha256(self, data: bytes):
+            if data == copy.read_bytes():
+                arrivals.append("copy")
+                time.sleep(0.4 if len(arrivals) == 1 else 0.1)
+            return hashlib.sha256(data)
+
+    monkeypatch.setattr(files, "hashlib", SlowHash())
+
+    result = ingest("carrier", paths=paths)
+
+    audit = result.audit("tracking_events")
+    assert (audit.files_read, audit.files_skipped) == (2, 1)
+    assert (audit.loaded, audit.duplicates_skipped) == (70, 40)
+    assert warehouse(
+        "select count(*), count(*) filter (where source_file like '%0001a%') "
+        "from raw_carrier.tracking_events"
+    ) == [(70, 0)]
 
 
 def test_events_resent_inside_a_different_file_are_merged_away(paths, warehouse) -> None:
