@@ -34,6 +34,12 @@ CURSOR = "updated_at"
 # A query returns each primary key once, so dlt's merge may skip its ROW_NUMBER() pass that
 # deduplicates the staging table by key (it doubles the cost of copying staging into the table).
 MERGE = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+# dlt remembers the keys of the rows at the last cursor value, so the next run skips them, and
+# warns above 200 (its threshold is for cursors of low resolution, such as dates). ERP master
+# data is bulk loaded under one timestamp: 25k price rows share it in the simulated company,
+# a few hundred kB of state. Warn only where the state would grow large (dlt keeps the threshold
+# on its Incremental class, so it is set there, for every incremental of the process).
+BOUNDARY_KEYS_WARNING = 250_000
 
 
 def build_source(
@@ -104,6 +110,7 @@ def build_source(
             hints["incremental"] = dlt.sources.incremental(
                 CURSOR, on_cursor_value_missing="include"
             )
+            type(hints["incremental"]).duplicate_cursor_warning_threshold = BOUNDARY_KEYS_WARNING
         resource.apply_hints(**hints)
         # After the incremental step (an appended map would be placed before it): what is left
         # is what dlt will load.

@@ -1,5 +1,6 @@
 {#- Invariant: every open exception names documents that exist: its order line, and the sales
     order, invoice, shipment and RMA its documents mention. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'exceptions'}}}) }}  {#- a check of the queue in Dagster -#}
 with exc as (
     select
         exception_id,
