@@ -11,8 +11,11 @@ from collections.abc import Callable
 
 import dlt
 import pyarrow as pa
+import pytest
+from dlt.common.storages.load_package import PackageStorage
 
-from ingestion.pipeline import run_ingest
+from ingestion.first_load import STASH
+from ingestion.pipeline import make_pipeline, run_ingest
 from trueup.settings import Paths
 
 SOURCE = "firstload"
@@ -145,3 +148,34 @@ def test_merge_only_hints_are_set_aside_for_the_append_and_work_again_on_the_nex
         columns=hints,
     )
     assert warehouse(f"SELECT id, seq FROM raw_{SOURCE}.items") == [(1, 3)]
+
+
+def test_a_switch_that_fails_to_save_gives_the_tables_their_merge_back(
+    paths: Paths, warehouse, monkeypatch
+) -> None:
+    # The switched schema is saved to the pipeline, then into the extracted package, and that
+    # second save fails (a full disk): the run fails, and the tables must not stay switched to
+    # append for the loads after it, nor lose their merge-only hints.
+    original = PackageStorage.save_schema
+    failed: list[bool] = []
+
+    def save_failing_once(self, load_id, schema, *args, **kwargs):
+        switched = any(STASH in table for table in schema.tables.values())
+        if switched and not failed:
+            failed.append(True)
+            raise OSError("No space left on device")
+        return original(self, load_id, schema, *args, **kwargs)
+
+    monkeypatch.setattr(PackageStorage, "save_schema", save_failing_once)
+    hints = {"gone": {"data_type": "bool", "hard_delete": True}}
+    with pytest.raises(OSError, match="No space left"):
+        _load(paths, pa.table({"id": [1, 2], "gone": [False, False]}), columns=hints)
+    assert failed
+
+    stored = make_pipeline(SOURCE, paths).default_schema.tables["items"]
+    assert stored["write_disposition"] == "merge"
+    assert stored["columns"]["gone"].get("hard_delete") is True
+    assert STASH not in stored
+    # The next run loads the pending package as a merge, then its own: the tombstone deletes.
+    _load(paths, pa.table({"id": [2, 3], "gone": [True, False]}), columns=hints)
+    assert warehouse(f"SELECT id FROM raw_{SOURCE}.items ORDER BY id") == [(1,), (3,)]
