@@ -416,12 +416,12 @@ def report_rejects(
 def _keys_not_null(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
     """Declare key columns without nulls non-nullable, as dlt declares primary keys: a file
     whose nullability differs from its table is rewritten by dlt's normalizer to match."""
-    schema = table.schema
+    schema, changed = table.schema, False
     for name in key:
         i = schema.get_field_index(name)
         if schema.field(i).nullable and not table.column(i).null_count:
-            schema = schema.set(i, schema.field(i).with_nullable(False))
-    return table if schema is table.schema else table.cast(schema)
+            schema, changed = schema.set(i, schema.field(i).with_nullable(False)), True
+    return table.cast(schema) if changed else table
 
 
 def with_provenance(table: pa.Table, file: SourceFile, line_numbers: np.ndarray) -> pa.Table:

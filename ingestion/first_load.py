@@ -44,6 +44,9 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     if not pipeline.default_schema_name:
         return []
     schema = pipeline.default_schema
+    for table in schema.data_tables():
+        if STASH in table:  # switched by a run that died before restore_merge: undo it first
+            _to_merge(table)
     merging = [
         table
         for table in schema.data_tables()

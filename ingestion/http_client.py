@@ -265,7 +265,9 @@ def linked_pages_of(
 
     As :func:`pages_of`, with one more thread: as the next request is known before the body is
     parsed, requests run ahead of parsing, so the server's work overlaps with it too, and the
-    walk goes from one start to the next without waiting for the consumer.
+    walk goes from one start to the next without waiting for the consumer. ``depth`` bounds
+    each of the two stages, so up to about twice as many pages are held (or have been
+    requested when a consumer stops early): pages the walk reads anyway, sent sooner.
     """
 
     def walk() -> Iterator[requests.Response]:

@@ -222,22 +222,39 @@ class PageReader:
 
     # -- parsing ----------------------------------------------------------------------------
     def parse(self, body: bytes) -> Page:
-        """Parse one page body; records that cannot be loaded faithfully are set aside."""
-        parsed = self._try_parse(body)  # outside the lock: dlt's thread shapes meanwhile
+        """Parse one page body; records that cannot be loaded faithfully are set aside.
+
+        pyarrow's parse runs outside the lock (dlt's thread shapes earlier pages meanwhile, and
+        several walks may share a reader). If another page grew the shape in the meantime, the
+        body is parsed again against the grown shape: it decides which fields are new.
+        """
         with self._lock:
+            schema = self._current_parse_schema()
+        parsed = self._parse_with(body, schema)
+        with self._lock:
+            if schema is not self._parse_schema:
+                parsed = self._try_parse(body)
             if parsed is not None:
                 records, meta = parsed
                 if self._clean(records):
                     return Page(records, len(records), [], meta)
             return self._parse_slowly(body)
 
+    def _current_parse_schema(self) -> pa.Schema:
+        if self._parse_schema is None:
+            self._parse_schema = pa.schema(
+                [pa.field(self.envelope, pa.list_(self.shape.arrow_type()))]
+            )
+        return self._parse_schema
+
     def _try_parse(self, body: bytes) -> tuple[pa.StructArray, dict[str, Any]] | None:
         with self._lock:
-            if self._parse_schema is None:
-                self._parse_schema = pa.schema(
-                    [pa.field(self.envelope, pa.list_(self.shape.arrow_type()))]
-                )
-            schema = self._parse_schema
+            schema = self._current_parse_schema()
+        return self._parse_with(body, schema)
+
+    def _parse_with(
+        self, body: bytes, schema: pa.Schema
+    ) -> tuple[pa.StructArray, dict[str, Any]] | None:
         try:
             table = pj.read_json(
                 io.BytesIO(body),

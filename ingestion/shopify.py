@@ -32,6 +32,7 @@ staging, where every source's money is typed the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import dlt
@@ -277,15 +278,17 @@ class _Api:
         endpoint = Endpoint(SOURCE, ledger, session, self.headers, _TOKEN_HINT)
         url = self.base_url + path
         starts = [(url, p) for p in (params if isinstance(params, list) else [params])]
-        walk = linked_pages_of(endpoint, starts, reader, _next_link)
-        for count, (response, page) in enumerate(walk, 1):
-            account_page(self.run, ledger, response, page)
-            self.run.note(
-                f"{SOURCE}.{ledger}: {count:,} pages, "
-                f"{self.run.ledger.resource(ledger).input_records:,} records read",
-                throttle=True,
-            )
-            yield pa.Table.from_struct_array(page.records)
+        # Closed however this ends, so the walk's threads stop even while an exception keeps
+        # this frame (and the walk) alive.
+        with closing(linked_pages_of(endpoint, starts, reader, _next_link)) as walk:
+            for count, (response, page) in enumerate(walk, 1):
+                account_page(self.run, ledger, response, page)
+                self.run.note(
+                    f"{SOURCE}.{ledger}: {count:,} pages, "
+                    f"{self.run.ledger.resource(ledger).input_records:,} records read",
+                    throttle=True,
+                )
+                yield pa.Table.from_struct_array(page.records)
 
     def reader(self, envelope: str, table: str, shape: dict[str, Any], rules: Rules, **kw: Any):
         schema = dlt.current.source_schema()

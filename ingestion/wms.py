@@ -22,6 +22,7 @@ With no API configured, the simulated company's server is started (once per proc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import dlt
@@ -198,18 +199,19 @@ def _resource(
         endpoint = Endpoint(SOURCE, name, retrying_session(http), headers, _TOKEN_HINT)
 
         def admitted() -> Iterator[pa.Table]:
-            walk = pages_of(endpoint, url, dict(first), reader, following)
-            for count, (response, page) in enumerate(walk, 1):
-                account_page(run, name, response, page)
-                records, skipped = cursor.admit(pa.Table.from_struct_array(page.records))
-                run.skip_duplicates(name, skipped)
-                cursor.advance(records)
-                run.note(
-                    f"{SOURCE}.{name}: {count:,} pages, "
-                    f"{run.ledger.resource(name).input_records:,} records read",
-                    throttle=True,
-                )
-                yield records
+            # Closed however this ends: the walk's thread stops with it.
+            with closing(pages_of(endpoint, url, dict(first), reader, following)) as walk:
+                for count, (response, page) in enumerate(walk, 1):
+                    account_page(run, name, response, page)
+                    records, skipped = cursor.admit(pa.Table.from_struct_array(page.records))
+                    run.skip_duplicates(name, skipped)
+                    cursor.advance(records)
+                    run.note(
+                        f"{SOURCE}.{name}: {count:,} pages, "
+                        f"{run.ledger.resource(name).input_records:,} records read",
+                        throttle=True,
+                    )
+                    yield records
 
         for records in batches(admitted(), BATCH_ROWS):
             yield reader.tables(records.to_struct_array().combine_chunks())[name]

@@ -32,9 +32,15 @@ def open_shopify(out_dir: Path) -> SqliteStore:
 
 
 def index_ddl() -> list[str]:
+    """The indexes every page read uses, so the API server never has to write the store: a
+    server stopped while building one leaves a journal that read-only opens cannot roll back."""
     return [
         f"CREATE INDEX ix_{t}_updated ON {t} (updated_at, id)"
         for t in ("orders", "payouts", "balance_transactions")
+    ] + [
+        # Transactions are read per payout (the API filters by payout_id).
+        "CREATE INDEX ix_balance_transactions_payout "
+        "ON balance_transactions (payout_id, updated_at, id)"
     ]
 
 

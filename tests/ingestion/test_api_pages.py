@@ -14,6 +14,7 @@ from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import dlt
+import pyarrow.json as pjson
 import pytest
 import requests
 
@@ -153,3 +154,49 @@ def test_child_tables_carry_the_tombstone_column_before_their_first_load_too() -
     assert lines.column_names[-1] == DELETED
     assert lines.column(DELETED).type == "bool"
     assert lines.column(DELETED).null_count == 2
+
+
+@pytest.mark.parametrize(
+    ("learned", "late", "kept"),
+    [
+        (1, 1.5, None),  # bigint learned: 1.5 does not fit, the record is quarantined
+        ("abc", "2024-01-06T10:00:00Z", "2024-01-06T10:00:00Z"),  # text learned: kept as sent
+    ],
+)
+def test_a_page_parsed_while_another_learns_a_field_is_judged_by_the_grown_shape(
+    monkeypatch: pytest.MonkeyPatch, learned: object, late: object, kept: object
+) -> None:
+    # Several walks share a reader (Shopify's transactions, one walk per page of payouts) and
+    # parse outside its lock. Page A is parsed before page B teaches the reader a new field
+    # "x", and checked after: it must be judged as if read after B, as one walk would.
+    reader = PageReader(
+        "items", declare("items", {"id": "bigint"}), Rules(cursor=None), dlt.Schema("t")
+    )
+    a_parsed, b_learned = threading.Event(), threading.Event()
+    real = pjson.read_json
+
+    def read_json(*args, **kwargs):
+        table = real(*args, **kwargs)
+        if threading.current_thread().name == "page-a" and not a_parsed.is_set():
+            a_parsed.set()
+            b_learned.wait(5)
+        return table
+
+    monkeypatch.setattr(pjson, "read_json", read_json)
+    pages: dict[str, Page] = {}
+
+    def parse_a() -> None:
+        pages["a"] = reader.parse(json.dumps({"items": [{"id": 1, "x": late}]}).encode())
+
+    page_a = threading.Thread(target=parse_a, name="page-a")
+    page_a.start()
+    assert a_parsed.wait(5)
+    pages["b"] = reader.parse(json.dumps({"items": [{"id": 2, "x": learned}]}).encode())
+    b_learned.set()
+    page_a.join(5)
+
+    rows = reader.tables(pages["a"].records)["items"].to_pylist() if len(pages["a"].records) else []
+    if kept is None:
+        assert [r.reason for r in pages["a"].rejected] and rows == []
+    else:
+        assert pages["a"].rejected == [] and [r["x"] for r in rows] == [kept]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from simulator.server.store import SqliteStore
 from simulator.timing import gs1_check_digit
 
 
@@ -127,3 +129,15 @@ def test_manifest_counts_match_the_files(small_company):
         if rel.endswith(".csv"):
             assert len(path.read_text().splitlines()) - 1 == n
     assert manifest["summary"]["order_lines"] > 0
+
+
+def test_the_api_stores_carry_every_index_their_pages_need(small_company, tmp_path):
+    # The API server only reads; a store missing an index would make it write one (and a server
+    # stopped mid-build leaves a journal that read-only opens cannot roll back).
+    out, _ = small_company
+    for store in ("wms/wms.sqlite", "shopify/shopify.sqlite"):
+        copy = tmp_path / store.replace("/", "_")
+        shutil.copyfile(out / store, copy)
+        notices: list[str] = []
+        SqliteStore(copy, index_missing=False, log=notices.append)._current()
+        assert notices == [], store
