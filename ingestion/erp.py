@@ -21,6 +21,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.extract.incremental import Incremental
 from dlt.sources.sql_database import sql_database
 from dlt.sources.sql_database.helpers import TableLoader
 from sqlalchemy import MetaData
@@ -95,6 +96,7 @@ def build_source(
     for name in list(source.resources):
         if name in exclude:
             source.resources[name].selected = False
+    Incremental.duplicate_cursor_warning_threshold = BOUNDARY_KEYS_WARNING
     for name, resource in source.resources.items():
         if not resource.selected:
             continue
@@ -110,7 +112,6 @@ def build_source(
             hints["incremental"] = dlt.sources.incremental(
                 CURSOR, on_cursor_value_missing="include"
             )
-            type(hints["incremental"]).duplicate_cursor_warning_threshold = BOUNDARY_KEYS_WARNING
         resource.apply_hints(**hints)
         # After the incremental step (an appended map would be placed before it): what is left
         # is what dlt will load.

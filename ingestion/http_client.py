@@ -10,8 +10,8 @@ loads a few thousand rows per second). This module has the parts around that:
 - **Clear refusals** (:func:`refusal`): a wrong token or an unknown endpoint fails at once with
   :class:`SourceApiError` naming the source, resource and endpoint (and is never retried).
 - **Pages** (:func:`pages_of`, :func:`linked_pages_of`): threads request and parse pages
-  ahead of the consumer while it shapes and writes the ones before; :func:`account_page` counts every record read and
-  quarantines the page's bad records with their endpoint and page.
+  ahead of the consumer while it shapes and writes the ones before; :func:`account_page`
+  counts every record read and quarantines the page's bad records with their endpoint and page.
 - **Cursors** (:class:`Cursor`): updated-since cursors with an overlap window, kept in dlt's
   resource state (stored in the destination too) in dlt's own incremental layout.
 - **The simulated company** (:func:`simulator_base_url`): with no API configured, the sources read

@@ -394,9 +394,11 @@ def running_server_process(
             raise RuntimeError(f"simulator server did not start: {line.strip() or 'no output'}")
         yield line.split(marker, 1)[1].strip()
     finally:
-        # Killed, not asked to stop: it only reads (its stores are opened read-only, its index
-        # creation is one SQLite transaction), and a graceful stop waits out the serving loop's
-        # poll interval, which every ingest would pay.
+        # Killed, not asked to stop: it only reads (its stores are opened read-only, and the
+        # simulator writes every index its pages use), and a graceful stop waits out the serving
+        # loop's poll interval, which every ingest would pay. A store from elsewhere that lacks an
+        # index gets it on first use; a kill during that build leaves a journal only a writer
+        # can roll back, as the old graceful stop did too (its request threads were daemons).
         child.kill()
         child.wait()
         if child.stdout is not None:
