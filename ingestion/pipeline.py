@@ -31,7 +31,7 @@ from ingestion.conservation import Ledger, ResourceAudit
 from ingestion.first_load import append_where_nothing_to_merge, restore_merge
 from ingestion.quarantine import DATASET as QUARANTINE_DATASET
 from ingestion.quarantine import REJECTED_TABLE, Quarantine
-from trueup.settings import Paths
+from trueup.settings import Paths, duckdb_memory_limit
 
 Progress = Callable[[str], None]
 
@@ -68,7 +68,10 @@ def destination(paths: Paths | None = None) -> Destination | str:
         # without the guarantee DuckDB copies staging files and merges on every core (~10% off
         # the load phase). dlt applies it with SET after connecting, not as a connect option,
         # so it never clashes with the configuration of another connection to the file.
-        creds.global_config = {"preserve_insertion_order": False}
+        creds.global_config = {
+            "preserve_insertion_order": False,
+            "memory_limit": duckdb_memory_limit(),
+        }
         return dlt.destinations.duckdb(credentials=creds)
     return str(name)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from trueup.settings import REPO_ROOT, Paths
+from trueup.settings import REPO_ROOT, Paths, duckdb_memory_limit
 
 PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -81,7 +81,11 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     """Environment for dbt: the warehouse of this data directory, and no usage tracking (which
     would also write a ``.user.yml`` cookie into the project's profiles directory)."""
     # DBT_LOG_PATH: dbt's log goes under the data directory, not into the project folder.
-    env = {"TRUEUP_WAREHOUSE": str(paths.warehouse), "DBT_LOG_PATH": str(paths.root / "dbt_logs")}
+    env = {
+        "TRUEUP_WAREHOUSE": str(paths.warehouse),
+        "TRUEUP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
+        "DBT_LOG_PATH": str(paths.root / "dbt_logs"),
+    }
     if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
         env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return env

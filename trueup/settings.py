@@ -57,3 +57,28 @@ class Paths:
     def published(self) -> Path:
         """Read-only copies of the marts for BI tools."""
         return self.root / "published"
+
+
+def physical_memory_bytes() -> int:
+    """RAM this process may use: the machine's, or its cgroup's limit where that is lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def duckdb_memory_limit() -> str:
+    """The memory limit of every DuckDB connection trueup opens on the warehouse.
+
+    ``TRUEUP_DUCKDB_MEMORY_LIMIT`` (any DuckDB size, e.g. ``6GB``) or 40% of RAM. DuckDB's own
+    default is 80%, which is too much when dbt's DuckDB shares the machine with the run's
+    process: at 10M order lines the journey's window over ~110M events grew past it and the
+    kernel killed dbt without a word. Under the limit DuckDB spills joins, sorts and windows to
+    ``<warehouse>.tmp`` under the data directory instead.
+    """
+    configured = os.environ.get("TRUEUP_DUCKDB_MEMORY_LIMIT")
+    if configured:
+        return configured
+    return f"{max(1, int(physical_memory_bytes() * 0.4) // 2**20)}MB"

@@ -1,0 +1,29 @@
+"""The DuckDB memory limit every warehouse connection gets."""
+
+import duckdb
+
+from ingestion.pipeline import destination
+from trueup.dbt import dbt_env
+from trueup.settings import Paths, duckdb_memory_limit, physical_memory_bytes
+
+
+def test_memory_limit_defaults_to_two_fifths_of_ram_and_duckdb_accepts_it(monkeypatch):
+    monkeypatch.delenv("TRUEUP_DUCKDB_MEMORY_LIMIT", raising=False)
+    limit = duckdb_memory_limit()
+    assert limit.endswith("MB")
+    assert int(limit[:-2]) == int(physical_memory_bytes() * 0.4) // 2**20
+    with duckdb.connect(config={"memory_limit": limit}) as con:
+        applied = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert (
+        applied != duckdb.connect().execute("select current_setting('memory_limit')").fetchone()[0]
+    )
+
+
+def test_configured_memory_limit_reaches_dbt_and_dlt(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRUEUP_DUCKDB_MEMORY_LIMIT", "3GB")
+    monkeypatch.delenv("TRUEUP_DESTINATION", raising=False)
+    assert dbt_env(Paths(tmp_path))["TRUEUP_DUCKDB_MEMORY_LIMIT"] == "3GB"
+    assert (
+        destination(Paths(tmp_path)).config_params["credentials"].global_config["memory_limit"]
+        == "3GB"
+    )
