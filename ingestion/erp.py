@@ -1,8 +1,9 @@
 """The ERP database → ``raw_erp``, one table per ERP table.
 
 Uses dlt's ``sql_database`` over any SQLAlchemy URL (the simulator's SQLite file, PostgreSQL...)
-with the pyarrow backend (~20x faster than row dicts). Tables are reflected, not listed here, so a
-new ERP table is loaded without a code change; a table filter narrows them.
+with the pyarrow backend (~20x faster than row dicts), whose rows are read column by column
+(:mod:`ingestion.sql_arrow`, ~2x faster again than dlt's own conversion). Tables are reflected,
+not listed here, so a new ERP table is loaded without a code change; a table filter narrows them.
 
 Per table: ``write_disposition="merge"`` on the reflected primary key, incremental on
 ``updated_at`` (the cursor lives in dlt state, which dlt also stores in the destination). A table
@@ -28,6 +29,7 @@ from sqlalchemy import MetaData
 
 from ingestion.config import erp_url, setting, setting_list
 from ingestion.pipeline import IngestRun
+from ingestion.sql_arrow import ColumnarConverter, fetch_raw
 from trueup.settings import Paths
 
 SOURCE = "erp"
@@ -121,16 +123,28 @@ def build_source(
 
 
 def _counting_loader(run: IngestRun) -> type[TableLoader]:
-    """A table loader class that counts the rows each query returns, per table."""
+    """A table loader class that reads columnar (:mod:`ingestion.sql_arrow`) and counts the rows
+    each query returns, per table."""
 
     class CountingTableLoader(TableLoader):
-        def _convert_result(self, result: Any, backend_kwargs: dict[str, Any]) -> Iterator[Any]:
-            for item in super()._convert_result(result, backend_kwargs):
+        def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterator[Any]:
+            for item in super().load_rows(backend_kwargs):
                 rows = _rows(item)
                 run.read(self.table.name, rows)
                 # Provisionally skipped; _passed_counter takes back what passes the cursor.
                 run.skip_duplicates(self.table.name, rows)
                 yield item
+
+        def _load_rows(self, query: Any, backend_kwargs: dict[str, Any]) -> Iterator[Any]:
+            if self.backend != "pyarrow":
+                yield from super()._load_rows(query, backend_kwargs)
+                return
+            converter = ColumnarConverter(
+                self.table, self.columns, self.engine.dialect, backend_kwargs.get("tz", "UTC")
+            )
+            with self.engine.connect() as conn:
+                for names, rows, processed in fetch_raw(conn, query, self.chunk_size):
+                    yield converter.convert(names, rows, processed=processed)
 
     return CountingTableLoader
 
