@@ -64,38 +64,36 @@ def test_every_table_of_the_simulated_erp_reads_the_same_as_through_dlt(simulate
     _assert_same_tables(f"sqlite:///{simulated_erp}")
 
 
-def test_odd_values_go_dlts_way_and_still_read_the_same(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'odd.sqlite'}"
-    engine = sa.create_engine(url)
+def _sqlite_table(path: Path, columns: str, rows: str) -> sa.Engine:
+    """A SQLite database holding table ``t`` with these columns and rows (SQL text)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "create table odd (id integer primary key, at datetime, amount numeric(14, 2),"
-            " flag boolean, day date, code varchar(8))"
-        )
-        conn.exec_driver_sql(
-            "insert into odd values"
-            " (1, '2026-01-01T10:00:00Z', 704.16, 1, '2026-01-01', 'A1'),"
-            " (2, '2026-01-01T10:00:00.5+02:00', 14083, 0, '2026-01-02', 42),"  # offset; int code
-            " (3, '2026-01-01 09:00:00', null, null, null, null),"  # no zone
-            " (4, null, 0.125, 1, '2026-01-03', 'Z')"
-        )
+        conn.exec_driver_sql(f"create table t (id integer primary key, {columns})")
+        conn.exec_driver_sql(f"insert into t values {rows}")
+    return engine
+
+
+def test_odd_values_go_dlts_way_and_still_read_the_same(tmp_path) -> None:
+    engine = _sqlite_table(
+        tmp_path / "odd.sqlite",
+        "at datetime, amount numeric(14, 2), flag boolean, day date, code varchar(8)",
+        "(1, '2026-01-01T10:00:00Z', 704.16, 1, '2026-01-01', 'A1'),"
+        " (2, '2026-01-01T10:00:00.5+02:00', 14083, 0, '2026-01-02', 42),"  # offset; int code
+        " (3, '2026-01-01 09:00:00', null, null, null, null),"  # no zone
+        " (4, null, 0.125, 1, '2026-01-03', 'Z')",
+    )
     engine.dispose()
-    _assert_same_tables(url)
+    _assert_same_tables(f"sqlite:///{tmp_path / 'odd.sqlite'}")
 
 
 def test_what_sqlite_stores_takes_the_vectorized_casts(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'plain.sqlite'}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "create table t (id integer primary key, at datetime, at_naive datetime,"
-            " cents numeric(14, 2), whole numeric(14, 2), flag boolean, day date)"
-        )
-        conn.exec_driver_sql(  # numeric affinity stores 3.00 as the integer 3
-            "insert into t values"
-            " (1, '2026-03-01T23:59:59.250Z', '2026-03-02 00:00:00', 704.16, 3, 1, '2026-03-01'),"
-            " (2, '2026-03-02T00:00:00Z', '2026-03-02 00:00:01', 0.1, 14083, 0, '2026-03-02')"
-        )
+    engine = _sqlite_table(  # numeric affinity stores 3.00 as the integer 3
+        tmp_path / "plain.sqlite",
+        "at datetime, at_naive datetime, cents numeric(14, 2), whole numeric(14, 2),"
+        " flag boolean, day date",
+        "(1, '2026-03-01T23:59:59.250Z', '2026-03-02 00:00:00', 704.16, 3, 1, '2026-03-01'),"
+        " (2, '2026-03-02T00:00:00Z', '2026-03-02 00:00:01', 0.1, 14083, 0, '2026-03-02')",
+    )
     table = sa.Table("t", sa.MetaData(), autoload_with=engine)
     converter = ColumnarConverter(table, table_to_columns(table, "full", None), engine.dialect)
     converter._through_dlt = None  # any fallback would fail the test: the casts must do it all
