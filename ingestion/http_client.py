@@ -454,9 +454,9 @@ _SHUTDOWN = ExitStack()  # reusable: close() empties it and it accepts new serve
 def simulator_base_url(paths: Paths, token: str, *, store: str) -> str:
     """The simulated company's API server for ``paths``, started on first use.
 
-    One server per data directory and token serves every REST source of the process and stops
-    at exit: the server re-reads a store the simulator rewrites, so it never goes stale. It runs
-    in a child process, so serving pages does not take turns with reading them.
+    One server per data directory and token serves the REST source being ingested; it stops when
+    that ingest ends (``ingestion.registry.ingest``) or at exit. It runs in a child process, so
+    serving pages does not take turns with reading them.
 
     Args:
         paths: Data-directory layout; the company is ``paths.sources``.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ingestion.http_client import stop_simulators
 from ingestion.pipeline import IngestResult, Progress, run_ingest
 from trueup.settings import Paths
 
@@ -78,10 +79,15 @@ def ingest(
     """
     paths = paths or Paths.from_env()
     build = builder(name)
-    return run_ingest(
-        name,
-        lambda run: build(run, paths, **options),
-        paths=paths,
-        progress=progress,
-        check=check,
-    )
+    try:
+        return run_ingest(
+            name,
+            lambda run: build(run, paths, **options),
+            paths=paths,
+            progress=progress,
+            check=check,
+        )
+    finally:
+        # A simulated API server started for this source stops with it: it maps its stores
+        # (gigabytes at 10M order lines), and a run goes on to dbt for minutes.
+        stop_simulators()

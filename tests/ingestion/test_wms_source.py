@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ingestion.http_client import HttpPolicy, SourceApiError, stop_simulators
@@ -291,6 +292,8 @@ def test_without_a_configured_api_the_simulated_company_is_served_and_read(
 
     assert result.audit("shipments").loaded == SHIPMENTS
     assert warehouse("SELECT count(*) FROM raw_wms.shipments") == [(SHIPMENTS,)]
+    servers = [p for p in psutil.Process().children() if "_serve_for_parent" in p.cmdline()[-1]]
+    assert servers == []  # the server stopped with the ingest, not at the end of the process
 
 
 def test_a_configured_api_without_a_token_is_refused_before_any_request(
