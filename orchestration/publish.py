@@ -36,7 +36,7 @@ import duckdb
 from dagster import AssetExecutionContext
 
 from orchestration.resources import WAREHOUSE_POOL
-from trueup.settings import Paths
+from trueup.settings import Paths, duckdb_memory_limit
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 DATABASE_NAME = "warehouse.duckdb"
@@ -260,7 +260,14 @@ def publish(
                 catalog = str(con.execute("select current_database()").fetchone()[0])
                 result = _build(con, catalog, target, parquet_dir, result)
             else:
-                with duckdb.connect(":memory:") as own:
+                # Bounded like every warehouse connection, spilling under the data directory
+                # (an in-memory database's default is 80% of RAM and ./.tmp): copying the
+                # journey's ~110M rows at 10M order lines grew it to 14 GiB.
+                config = {
+                    "memory_limit": duckdb_memory_limit(),
+                    "temp_directory": str(paths.root / "duckdb_tmp"),
+                }
+                with duckdb.connect(":memory:", config=config) as own:
                     own.execute(f"attach {_literal(str(paths.warehouse))} as src (read_only)")
                     result = _build(own, "src", target, parquet_dir, result)
             manifest = json.dumps(result.manifest(), indent=2, sort_keys=True)
