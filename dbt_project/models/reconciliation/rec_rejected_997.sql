@@ -6,7 +6,10 @@ with rejected as (
 ),
 
 our_810 as (
-    select i.invoice_no, i.gs_control_number, i.st_control_number, i.partner_isa_id, i.invoiced_at,
+    -- set_id as a column: the join is then all equalities. With `r.acked_set_id = '810'` in
+    -- the ON clause (a condition on the outer side alone) DuckDB planned a nested-loop join:
+    -- 185 s at 10M order lines, against 1.7 s for the hash join.
+    select '810' as set_id, i.invoice_no, i.gs_control_number, i.st_control_number, i.partner_isa_id, i.invoiced_at,
            e.total_amount
     from {{ ref('stg_edi__810_invoices') }} as i
         left join {{ ref('stg_erp__invoices') }} as e on e.invoice_no = i.invoice_no
@@ -24,7 +27,7 @@ candidates as (
         coalesce(o.invoiced_at, {{ as_of() }}) as event_at
     from rejected as r
         left join our_810 as o
-            on r.acked_set_id = '810'
+            on o.set_id = r.acked_set_id
             and cast(o.gs_control_number as {{ dbt.type_bigint() }}) = cast(r.acked_group_control as {{ dbt.type_bigint() }})
             and o.st_control_number = r.acked_set_control
             and o.partner_isa_id = r.partner_isa_id
