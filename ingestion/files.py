@@ -102,9 +102,6 @@ def file_resource(
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob)
     # Built per run (sources are built per run), shared by every page of files dlt hands over.
     seen_keys = _RunKeys(specs)
-    # Workers for the resource, shared by every page (dlt reads pages round-robin). Two files
-    # are parsed at once: the reader is the slower side, and dlt's thread takes them in order.
-    worker = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix=f"read-{name}")
 
     def load_file(item: Any, path: str, by_content: dict[str, str]) -> _LoadedFile:
         """Read, hash and parse one file on a worker; report nothing to the run yet.
@@ -143,23 +140,27 @@ def file_resource(
         # Counts, quarantine and file state are recorded here, on dlt's thread, once a file's
         # tables are handed over: a file is never marked loaded before its rows reach dlt.
         jobs = [(item, path, by_content) for item, path, _ in to_read]
-        results = _in_order(worker, load_file, jobs, ahead=READERS)
-        for (_, path, stat), loaded in zip(to_read, results, strict=True):
-            run.read(name, loaded.records)
-            # The same content was loaded before, under any name, by an earlier run or by an
-            # earlier file of this one (the first file in order keeps it).
-            if loaded.report is None or loaded.digest in by_content:
-                run.skip_duplicates(name, loaded.records)
-                run.file_skipped(name)
-            else:
-                loaded.report.replay(run)
-                for table_name, table in loaded.tables:
-                    table = seen_keys.drop_seen(run, name, table_name, table)
-                    if table.num_rows:
-                        yield seen_keys.mark(table_name, table)
-                by_content[loaded.digest] = path
-                run.file_read(name, path)
-            loaded_files[path] = {**stat, "sha256": loaded.digest, "records": loaded.records}
+        # Two files of the page are parsed at once: the reader is the slower side, and dlt's
+        # thread takes them in order. The workers end with the page (a pool kept for the
+        # resource outlived its run: two idle threads per file resource and ingest).
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix=f"read-{name}") as pool:
+            results = _in_order(pool, load_file, jobs, ahead=READERS)
+            for (_, path, stat), loaded in zip(to_read, results, strict=True):
+                run.read(name, loaded.records)
+                # The same content was loaded before, under any name, by an earlier run or by an
+                # earlier file of this one (the first file in order keeps it).
+                if loaded.report is None or loaded.digest in by_content:
+                    run.skip_duplicates(name, loaded.records)
+                    run.file_skipped(name)
+                else:
+                    loaded.report.replay(run)
+                    for table_name, table in loaded.tables:
+                        table = seen_keys.drop_seen(run, name, table_name, table)
+                        if table.num_rows:
+                            yield seen_keys.mark(table_name, table)
+                    by_content[loaded.digest] = path
+                    run.file_read(name, path)
+                loaded_files[path] = {**stat, "sha256": loaded.digest, "records": loaded.records}
 
     return listing | read_files
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 from ingestion import files
@@ -52,6 +53,8 @@ def test_second_run_adds_nothing_and_reports_the_files_as_already_loaded(paths, 
 
     assert again.loaded == 0
     assert again.audit("tracking_events").files_skipped == 2
+    # The file readers' threads ended with their pages, not with the process.
+    assert [t.name for t in threading.enumerate() if t.name.startswith("read-")] == []
     assert again.audit("tracking_events").duplicates_skipped == 70
     assert warehouse("select count(*) from raw_carrier.tracking_events") == [(70,)]
     assert warehouse("select count(*) from raw_carrier.freight_bill_lines") == [(20,)]
