@@ -23,6 +23,7 @@ def test_configured_memory_limit_reaches_dbt_and_dlt(monkeypatch, tmp_path):
     monkeypatch.setenv("TRUEUP_DUCKDB_MEMORY_LIMIT", "3GB")
     monkeypatch.delenv("TRUEUP_DESTINATION", raising=False)
     assert dbt_env(Paths(tmp_path))["TRUEUP_DUCKDB_MEMORY_LIMIT"] == "3GB"
+    assert duckdb_memory_limit(share=0.1) == "3GB"  # what the user configured wins everywhere
     assert (
         destination(Paths(tmp_path)).config_params["credentials"].global_config["memory_limit"]
         == "3GB"

@@ -69,10 +69,12 @@ def physical_memory_bytes() -> int:
     return min(total, int(limit)) if limit.isdigit() else total
 
 
-def duckdb_memory_limit() -> str:
+def duckdb_memory_limit(share: float = 0.4) -> str:
     """The memory limit of every DuckDB connection trueup opens on the warehouse.
 
-    ``TRUEUP_DUCKDB_MEMORY_LIMIT`` (any DuckDB size, e.g. ``6GB``) or 40% of RAM. DuckDB's own
+    ``TRUEUP_DUCKDB_MEMORY_LIMIT`` (any DuckDB size, e.g. ``6GB``) or ``share`` of RAM (40%
+    unless the caller knows it needs less: DuckDB keeps what it read cached up to its limit, so a
+    connection that only streams copies is given a smaller one). DuckDB's own
     default is 80%, which is too much when dbt's DuckDB shares the machine with the run's
     process: at 10M order lines the journey's window over ~110M events grew past it and the
     kernel killed dbt without a word. Under the limit DuckDB spills joins, sorts and windows to
@@ -81,4 +83,4 @@ def duckdb_memory_limit() -> str:
     configured = os.environ.get("TRUEUP_DUCKDB_MEMORY_LIMIT")
     if configured:
         return configured
-    return f"{max(1, int(physical_memory_bytes() * 0.4) // 2**20)}MB"
+    return f"{max(1, int(physical_memory_bytes() * share) // 2**20)}MB"
