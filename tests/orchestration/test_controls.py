@@ -7,7 +7,13 @@ import json
 import duckdb
 import pandas as pd
 
-from orchestration.controls import EXPECTATIONS_DIR, new_rows_sql, suite_files, validate_frame
+from orchestration.controls import (
+    EXPECTATIONS_DIR,
+    new_rows_sql,
+    suite_columns,
+    suite_files,
+    validate_frame,
+)
 from orchestration.resources import query
 from trueup.settings import Paths
 
@@ -63,3 +69,26 @@ def test_only_rows_of_the_sources_latest_load_are_validated(paths: Paths) -> Non
     sql, params, scope = new_rows_sql(paths, "raw_wms", "shipments")
     assert [r[0] for r in query(paths, sql, params)] == [3]
     assert scope == "rows of the latest load"
+
+
+def test_only_the_columns_a_suite_names_are_read(paths: Paths) -> None:
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("create schema raw_wms")
+        con.execute(
+            "create table raw_wms.shipments as select 1 as id, 'x' as note, 2.5 as weight_lb"
+        )
+    suite = {"expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "weight_lb"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "dock"}},  # missing
+    ]}  # fmt: skip
+    sql, params, _ = new_rows_sql(paths, "raw_wms", "shipments", suite_columns(suite))
+    assert suite_columns(suite) == ["id", "weight_lb", "dock"]
+    assert [d[0] for d in query_description(paths, sql, params)] == ["id", "weight_lb"]
+    table_level = {"expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {}}]}
+    assert suite_columns(table_level) is None  # a table-level expectation needs every column
+
+
+def query_description(paths: Paths, sql: str, params: list) -> list:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute(sql, params).description
