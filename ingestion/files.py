@@ -253,7 +253,7 @@ class _RunKeys:
         keep = _first_rows(table, spec.primary_key)
         earlier = seen & fresh
         if earlier:
-            keep &= np.fromiter((k not in earlier for k in keys), dtype=bool, count=len(keys))
+            keep &= _not_in(table, spec.primary_key, keys, earlier)
         seen |= fresh
         dropped = int((~keep).sum())
         if dropped:
@@ -273,6 +273,17 @@ class _RunKeys:
                 create_table_variant=True,
             )
         return dlt.mark.with_table_name(table, table_name)
+
+
+def _not_in(
+    table: pa.Table, key_columns: Sequence[str], keys: list[Any], earlier: set[Any]
+) -> np.ndarray:
+    """Mask of the rows whose key is not in ``earlier`` (a few keys an earlier file had)."""
+    if len(key_columns) == 1:
+        column = table.column(key_columns[0])
+        value_set = pa.array(list(earlier), type=column.type)
+        return pc.invert(pc.is_in(column, value_set=value_set)).to_numpy(zero_copy_only=False)
+    return np.fromiter((k not in earlier for k in keys), dtype=bool, count=len(keys))
 
 
 def _first_rows(table: pa.Table, key_columns: Sequence[str]) -> np.ndarray:
@@ -422,7 +433,8 @@ def _keys_not_null(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
         i = schema.get_field_index(name)
         if schema.field(i).nullable and not table.column(i).null_count:
             schema, changed = schema.set(i, schema.field(i).with_nullable(False)), True
-    return table.cast(schema) if changed else table
+    # Same arrays under the stricter schema: a cast would run a kernel over every column.
+    return pa.Table.from_arrays(table.columns, schema=schema) if changed else table
 
 
 def with_provenance(table: pa.Table, file: SourceFile, line_numbers: np.ndarray) -> pa.Table:

@@ -117,6 +117,16 @@ def test_a_key_repeated_in_a_run_keeps_only_its_first_row() -> None:
     assert [f.nullable for f in kept.schema] == [False, False, True]
 
 
+def test_a_single_column_key_seen_in_an_earlier_file_is_dropped_null_included() -> None:
+    keys = _RunKeys({"t": TableSpec("t", ("id",))})
+    run = _Skips()
+    keys.drop_seen(run, "r", "t", pa.table({"id": ["a", None, "b"], "v": [1, 2, 3]}))
+    later = pa.table({"id": ["c", "a", None, "c", "d"], "v": [4, 5, 6, 7, 8]})
+    kept = keys.drop_seen(run, "r", "t", later)
+    assert kept.to_pydict() == {"id": ["c", "d"], "v": [4, 8]}
+    assert run.skipped == 3
+
+
 def test_jsonl_bisection_finds_each_bad_line_and_keeps_the_others() -> None:
     good = b'{"id": "a", "n": 1}'
     data = b"\n".join([good] * 50 + [b'{"id": "b", "n": '] + [good] * 30 + [b"[1, 2]", b"", good])
