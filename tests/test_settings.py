@@ -22,9 +22,18 @@ def test_memory_limit_defaults_to_two_fifths_of_ram_and_duckdb_accepts_it(monkey
 def test_configured_memory_limit_reaches_dbt_and_dlt(monkeypatch, tmp_path):
     monkeypatch.setenv("TRUEUP_DUCKDB_MEMORY_LIMIT", "3GB")
     monkeypatch.delenv("TRUEUP_DESTINATION", raising=False)
-    assert dbt_env(Paths(tmp_path))["TRUEUP_DUCKDB_MEMORY_LIMIT"] == "3GB"
+    assert dbt_env(Paths(tmp_path))["TRUEUP_DBT_MEMORY_LIMIT"] == "3GB"
     assert duckdb_memory_limit(share=0.1) == "3GB"  # what the user configured wins everywhere
     assert (
         destination(Paths(tmp_path)).config_params["credentials"].global_config["memory_limit"]
         == "3GB"
     )
+
+
+def test_dbts_limit_in_the_environment_is_not_mistaken_for_the_users(monkeypatch, tmp_path):
+    # The dbt asset puts dbt's variables into the run's environment; publishing in the same
+    # process must still get its own, smaller share (it held 9 GiB at 10M order lines).
+    monkeypatch.delenv("TRUEUP_DUCKDB_MEMORY_LIMIT", raising=False)
+    for name, value in dbt_env(Paths(tmp_path)).items():
+        monkeypatch.setenv(name, value)
+    assert duckdb_memory_limit(share=0.1) != duckdb_memory_limit()

@@ -83,7 +83,7 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     # DBT_LOG_PATH: dbt's log goes under the data directory, not into the project folder.
     env = {
         "TRUEUP_WAREHOUSE": str(paths.warehouse),
-        "TRUEUP_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
+        "TRUEUP_DBT_MEMORY_LIMIT": duckdb_memory_limit(),
         "DBT_LOG_PATH": str(paths.root / "dbt_logs"),
     }
     if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
