@@ -157,13 +157,9 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array | None:
     if pa.types.is_null(source):
         return array.cast(target)
     if pa.types.is_integer(source) or pa.types.is_floating(source):
-        numeric_target = (
-            pa.types.is_integer(target)
-            or pa.types.is_floating(target)
-            or pa.types.is_decimal(target)
-            or pa.types.is_boolean(target)
-        )
-        if not numeric_target or (pa.types.is_floating(source) and not _real_target(target)):
+        # Integers may become any number or a boolean; reals only reals (never truncated).
+        reals = pa.types.is_floating(target) or pa.types.is_decimal(target)
+        if not (reals or (pa.types.is_integer(source) and _int_target(target))):
             return None
         if pa.types.is_integer(source) and pa.types.is_decimal(target):
             # Arrow sizes int → decimal for any int64 (precision 19 + scale), then checks values.
@@ -179,8 +175,8 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array | None:
     return None
 
 
-def _real_target(target: pa.DataType) -> bool:
-    return pa.types.is_floating(target) or pa.types.is_decimal(target)
+def _int_target(target: pa.DataType) -> bool:
+    return pa.types.is_integer(target) or pa.types.is_boolean(target)
 
 
 def _text_to_timestamp(array: pa.Array, target: pa.DataType) -> pa.Array:
