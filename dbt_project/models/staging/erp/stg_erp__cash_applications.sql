@@ -1,11 +1,4 @@
-{#- ERP cash_applications: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.receipt_no, src.invoice_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'cash_applications') }} as src
-)
-
+{#- ERP cash_applications: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.receipt_no as {{ dbt.type_string() }}) as receipt_no,
     cast(src.invoice_no as {{ dbt.type_string() }}) as invoice_no,
@@ -15,5 +8,4 @@ select
     cast(src.adjustment_reason as {{ dbt.type_string() }}) as adjustment_reason,
     cast(src.applied_at as {{ dbt.type_timestamp() }}) as applied_at,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'cash_applications') }} as src

@@ -1,11 +1,4 @@
-{#- ERP cash_receipts: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.receipt_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'cash_receipts') }} as src
-)
-
+{#- ERP cash_receipts: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.receipt_no as {{ dbt.type_string() }}) as receipt_no,
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
@@ -16,5 +9,4 @@ select
     cast(src.amount as decimal(18, 2)) as amount,
     cast(src.unapplied_amount as decimal(18, 2)) as unapplied_amount,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'cash_receipts') }} as src

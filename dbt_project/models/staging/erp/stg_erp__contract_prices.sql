@@ -1,11 +1,4 @@
-{#- ERP contract_prices: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.customer_no, src.item_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'contract_prices') }} as src
-)
-
+{#- ERP contract_prices: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
     cast(src.item_no as {{ dbt.type_string() }}) as item_no,
@@ -13,5 +6,4 @@ select
     cast(src.unit_price as decimal(18, 2)) as unit_price,
     cast(src.effective_from as {{ dbt.type_string() }}) as effective_from,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'contract_prices') }} as src

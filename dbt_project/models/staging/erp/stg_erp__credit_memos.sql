@@ -1,11 +1,4 @@
-{#- ERP credit_memos: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.credit_memo_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'credit_memos') }} as src
-)
-
+{#- ERP credit_memos: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.credit_memo_no as {{ dbt.type_string() }}) as credit_memo_no,
     cast(src.rma_no as {{ dbt.type_string() }}) as rma_no,
@@ -14,5 +7,4 @@ select
     cast(src.memo_date as {{ dbt.type_timestamp() }}) as memo_at,
     cast(src.total_amount as decimal(18, 2)) as total_amount,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'credit_memos') }} as src

@@ -1,11 +1,4 @@
-{#- ERP customer_ship_tos: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.ship_to_id order by src.updated_at desc) as _rn
-    from {{ source('erp', 'customer_ship_tos') }} as src
-)
-
+{#- ERP customer_ship_tos: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.ship_to_id as {{ dbt.type_string() }}) as ship_to_id,
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
@@ -18,5 +11,4 @@ select
     cast(src.gln as {{ dbt.type_string() }}) as gln,
     cast(src.zone as {{ dbt.type_bigint() }}) as zone,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'customer_ship_tos') }} as src

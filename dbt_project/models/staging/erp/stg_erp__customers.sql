@@ -1,11 +1,4 @@
-{#- ERP customers: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.customer_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'customers') }} as src
-)
-
+{#- ERP customers: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
     cast(src.name as {{ dbt.type_string() }}) as name,
@@ -16,5 +9,4 @@ select
     cast(src.edi_isa_id as {{ dbt.type_string() }}) as edi_isa_id,
     cast(src.credit_limit as decimal(18, 2)) as credit_limit,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'customers') }} as src

@@ -1,11 +1,4 @@
-{#- ERP freight_accruals: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.accrual_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'freight_accruals') }} as src
-)
-
+{#- ERP freight_accruals: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.accrual_no as {{ dbt.type_string() }}) as accrual_no,
     cast(src.shipment_id as {{ dbt.type_string() }}) as shipment_id,
@@ -17,5 +10,4 @@ select
     cast(src.billed_weight_lb as {{ dbt.type_bigint() }}) as billed_weight_lb,
     cast(src.amount as decimal(18, 2)) as amount,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'freight_accruals') }} as src

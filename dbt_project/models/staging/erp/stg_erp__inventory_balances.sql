@@ -1,11 +1,4 @@
-{#- ERP inventory_balances: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.snapshot_date, src.warehouse_code, src.item_no, src.lot_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'inventory_balances') }} as src
-)
-
+{#- ERP inventory_balances: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(cast(src.snapshot_date as {{ dbt.type_string() }}) as date) as snapshot_date,
     cast(src.warehouse_code as {{ dbt.type_string() }}) as warehouse_code,
@@ -13,5 +6,4 @@ select
     coalesce(cast(src.lot_no as {{ dbt.type_string() }}), '') as lot_no,
     cast(src.on_hand_base as {{ dbt.type_bigint() }}) as on_hand_base,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'inventory_balances') }} as src

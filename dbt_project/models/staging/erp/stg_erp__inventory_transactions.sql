@@ -1,11 +1,4 @@
-{#- ERP inventory_transactions: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.txn_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'inventory_transactions') }} as src
-)
-
+{#- ERP inventory_transactions: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.txn_no as {{ dbt.type_string() }}) as txn_no,
     cast(src.txn_at as {{ dbt.type_timestamp() }}) as txn_at,
@@ -16,5 +9,4 @@ select
     cast(src.qty_base as {{ dbt.type_bigint() }}) as qty_base,
     cast(src.reference as {{ dbt.type_string() }}) as reference,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'inventory_transactions') }} as src

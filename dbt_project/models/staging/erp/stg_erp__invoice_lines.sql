@@ -1,11 +1,4 @@
-{#- ERP invoice_lines: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.invoice_no, src.line_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'invoice_lines') }} as src
-)
-
+{#- ERP invoice_lines: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.invoice_no as {{ dbt.type_string() }}) as invoice_no,
     cast(src.line_no as {{ dbt.type_bigint() }}) as line_no,
@@ -22,7 +15,6 @@ select
     cast(src.unit_price as decimal(18, 2)) as unit_price,
     cast(src.extended_amount as decimal(18, 2)) as extended_amount,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
+from {{ source('erp', 'invoice_lines') }} as src
     left join {{ source('erp', 'item_uoms') }} as u
         on u.item_no = src.item_no and upper(u.uom) = upper(src.uom)
-where src._rn = 1

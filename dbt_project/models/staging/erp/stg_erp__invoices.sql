@@ -1,11 +1,4 @@
-{#- ERP invoices: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.invoice_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'invoices') }} as src
-)
-
+{#- ERP invoices: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.invoice_no as {{ dbt.type_string() }}) as invoice_no,
     cast(src.so_no as {{ dbt.type_string() }}) as so_no,
@@ -20,5 +13,4 @@ select
     cast(src.status as {{ dbt.type_string() }}) as status,
     cast(src.is_consolidated as boolean) as is_consolidated,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'invoices') }} as src

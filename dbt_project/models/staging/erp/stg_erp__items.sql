@@ -1,11 +1,4 @@
-{#- ERP items: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.item_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'items') }} as src
-)
-
+{#- ERP items: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.item_no as {{ dbt.type_string() }}) as item_no,
     cast(src.upc as {{ dbt.type_string() }}) as upc,
@@ -19,5 +12,4 @@ select
     cast(src.lot_controlled as boolean) as lot_controlled,
     cast(src.abc_class as {{ dbt.type_string() }}) as abc_class,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'items') }} as src

@@ -1,11 +1,4 @@
-{#- ERP rmas: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.rma_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'rmas') }} as src
-)
-
+{#- ERP rmas: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.rma_no as {{ dbt.type_string() }}) as rma_no,
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
@@ -19,5 +12,4 @@ select
     cast(src.status as {{ dbt.type_string() }}) as status,
     cast(src.expected_credit as decimal(18, 2)) as expected_credit,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'rmas') }} as src

@@ -1,11 +1,4 @@
-{#- ERP sales_order_lines: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.so_no, src.line_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'sales_order_lines') }} as src
-)
-
+{#- ERP sales_order_lines: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.so_no as {{ dbt.type_string() }}) as so_no,
     cast(src.line_no as {{ dbt.type_bigint() }}) as line_no,
@@ -23,7 +16,6 @@ select
     cast(src.qty_backordered_base as {{ dbt.type_bigint() }}) as qty_backordered_base,
     cast(src.status as {{ dbt.type_string() }}) as status,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
+from {{ source('erp', 'sales_order_lines') }} as src
     left join {{ source('erp', 'item_uoms') }} as u
         on u.item_no = src.item_no and upper(u.uom) = upper(src.uom)
-where src._rn = 1

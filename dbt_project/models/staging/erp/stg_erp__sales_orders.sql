@@ -1,11 +1,4 @@
-{#- ERP sales_orders: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.so_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'sales_orders') }} as src
-)
-
+{#- ERP sales_orders: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.so_no as {{ dbt.type_string() }}) as so_no,
     cast(src.customer_no as {{ dbt.type_string() }}) as customer_no,
@@ -21,5 +14,4 @@ select
     cast(src.currency as {{ dbt.type_string() }}) as currency,
     cast(src.total_amount as decimal(18, 2)) as total_amount,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'sales_orders') }} as src

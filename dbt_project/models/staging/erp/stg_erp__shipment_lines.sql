@@ -1,11 +1,4 @@
-{#- ERP shipment_lines: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.ship_confirm_no, src.line_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'shipment_lines') }} as src
-)
-
+{#- ERP shipment_lines: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.ship_confirm_no as {{ dbt.type_string() }}) as ship_confirm_no,
     cast(src.line_no as {{ dbt.type_bigint() }}) as line_no,
@@ -21,7 +14,6 @@ select
     cast(src.qty_base as {{ dbt.type_bigint() }}) as source_qty_base,
     coalesce(u.factor_to_base, 1) as uom_factor,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
+from {{ source('erp', 'shipment_lines') }} as src
     left join {{ source('erp', 'item_uoms') }} as u
         on u.item_no = src.item_no and upper(u.uom) = upper(src.uom)
-where src._rn = 1

@@ -1,11 +1,4 @@
-{#- ERP shipments: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.ship_confirm_no order by src.updated_at desc) as _rn
-    from {{ source('erp', 'shipments') }} as src
-)
-
+{#- ERP shipments: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.ship_confirm_no as {{ dbt.type_string() }}) as ship_confirm_no,
     cast(src.shipment_id as {{ dbt.type_string() }}) as shipment_id,
@@ -20,5 +13,4 @@ select
     cast(src.source as {{ dbt.type_string() }}) as source,
     cast(src.weight_lb as decimal(18, 1)) as weight_lb,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'shipments') }} as src

@@ -1,11 +1,4 @@
-{#- ERP warehouses: typed, renamed, one row per key (latest updated_at wins). -#}
-with ranked as (
-    select
-        src.*,
-        row_number() over (partition by src.warehouse_code order by src.updated_at desc) as _rn
-    from {{ source('erp', 'warehouses') }} as src
-)
-
+{#- ERP warehouses: typed, renamed, one row per key (dlt merges on the key; its unique test guards it). -#}
 select
     cast(src.warehouse_code as {{ dbt.type_string() }}) as warehouse_code,
     cast(src.name as {{ dbt.type_string() }}) as name,
@@ -14,5 +7,4 @@ select
     cast(src.city as {{ dbt.type_string() }}) as city,
     cast(src.state as {{ dbt.type_string() }}) as state,
     cast(src.updated_at as {{ dbt.type_timestamp() }}) as updated_at
-from ranked as src
-where src._rn = 1
+from {{ source('erp', 'warehouses') }} as src

@@ -1,9 +1,4 @@
 {#- WMS inventory movements (receipts, picks, adjustments, transfers), base units. -#}
-with ranked as (
-    select src.*, row_number() over (partition by src.id order by src.updated_at desc) as _rn
-    from {{ source('wms', 'inventory_movements') }} as src
-)
-
 select
     cast(id as {{ dbt.type_string() }}) as movement_id,
     {{ utc_ts('cast(moved_at as ' ~ dbt.type_string() ~ ')') }} as moved_at,
@@ -14,5 +9,4 @@ select
     cast(qty_base as {{ dbt.type_bigint() }}) as qty_base,
     cast(reference as {{ dbt.type_string() }}) as reference,
     {{ utc_ts('cast(updated_at as ' ~ dbt.type_string() ~ ')') }} as updated_at
-from ranked
-where _rn = 1
+from {{ source('wms', 'inventory_movements') }} as src

@@ -1,9 +1,4 @@
 {#- WMS physical on-hand per day x warehouse x item x lot, base units. -#}
-with ranked as (
-    select src.*, row_number() over (partition by src.id order by src.updated_at desc) as _rn
-    from {{ source('wms', 'inventory_snapshots') }} as src
-)
-
 select
     cast(id as {{ dbt.type_string() }}) as snapshot_id,
     cast(cast(snapshot_date as {{ dbt.type_string() }}) as date) as snapshot_date,
@@ -12,5 +7,4 @@ select
     coalesce(cast(lot_no as {{ dbt.type_string() }}), '') as lot_no,
     cast(on_hand_base as {{ dbt.type_bigint() }}) as on_hand_base,
     {{ utc_ts('cast(updated_at as ' ~ dbt.type_string() ~ ')') }} as updated_at
-from ranked
-where _rn = 1
+from {{ source('wms', 'inventory_snapshots') }} as src

@@ -1,9 +1,4 @@
 {#- WMS return receipts (goods back in the warehouse against an RMA), base units. -#}
-with ranked as (
-    select src.*, row_number() over (partition by src.id order by src.updated_at desc) as _rn
-    from {{ source('wms', 'return_receipts') }} as src
-)
-
 select
     cast(src.id as {{ dbt.type_string() }}) as return_receipt_no,
     cast(src.rma_no as {{ dbt.type_string() }}) as rma_no,
@@ -16,7 +11,6 @@ select
     cast(src.condition as {{ dbt.type_string() }}) as item_condition,
     {{ utc_ts('src.received_at') }} as received_at,
     {{ utc_ts('src.updated_at') }} as updated_at
-from ranked as src
+from {{ source('wms', 'return_receipts') }} as src
     left join {{ source('erp', 'item_uoms') }} as u
         on u.item_no = src.item_no and upper(u.uom) = upper(src.uom)
-where src._rn = 1

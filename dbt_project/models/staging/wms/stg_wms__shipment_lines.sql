@@ -1,9 +1,4 @@
 {#- WMS shipment lines, quantities converted to base units through the ERP's item_uoms. -#}
-with ranked as (
-    select src.*, row_number() over (partition by src.id order by src.updated_at desc) as _rn
-    from {{ source('wms', 'shipment_lines') }} as src
-)
-
 select
     cast(src.id as {{ dbt.type_string() }}) as shipment_line_id,
     cast(src.shipment_id as {{ dbt.type_string() }}) as shipment_id,
@@ -17,7 +12,6 @@ select
     coalesce(src.qty * u.factor_to_base, src.qty_base) as qty_base,
     cast(src.qty_base as {{ dbt.type_bigint() }}) as source_qty_base,
     {{ utc_ts('src.updated_at') }} as updated_at
-from ranked as src
+from {{ source('wms', 'shipment_lines') }} as src
     left join {{ source('erp', 'item_uoms') }} as u
         on u.item_no = src.item_no and upper(u.uom) = upper(src.uom)
-where src._rn = 1

@@ -1,9 +1,4 @@
 {#- WMS shipments (DC-EAST, DC-WEST): one row per physical shipment, latest version. -#}
-with ranked as (
-    select src.*, row_number() over (partition by src.id order by src.updated_at desc) as _rn
-    from {{ source('wms', 'shipments') }} as src
-)
-
 select
     cast(id as {{ dbt.type_string() }}) as shipment_id,
     cast(order_ref as {{ dbt.type_string() }}) as so_no,
@@ -19,5 +14,4 @@ select
     cast(weight_lb as decimal(12, 1)) as weight_lb,
     cast(line_count as {{ dbt.type_bigint() }}) as line_count,
     {{ utc_ts('updated_at') }} as updated_at
-from ranked
-where _rn = 1
+from {{ source('wms', 'shipments') }} as src
