@@ -78,3 +78,5 @@ select
     shipped_base
 from candidates
     cross join {{ rule('asn_mismatch') }} as r
+-- a pair that agrees exactly is a match, not a candidate (no tolerance can flag it)
+where difference <> 0

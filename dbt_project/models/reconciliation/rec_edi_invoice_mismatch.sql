@@ -21,3 +21,5 @@ select
     erp_total
 from candidates
     cross join {{ rule('edi_invoice_mismatch') }} as r
+-- a pair that agrees exactly is a match, not a candidate (no tolerance can flag it)
+where difference <> 0

@@ -35,3 +35,5 @@ select
     order_price
 from candidates
     cross join {{ rule('invoice_price_variance') }} as r
+-- a pair that agrees exactly is a match, not a candidate (no tolerance can flag it)
+where difference <> 0

@@ -45,3 +45,5 @@ select
     shipped_base
 from candidates
     cross join {{ rule('invoice_qty_variance') }} as r
+-- a pair that agrees exactly is a match, not a candidate (no tolerance can flag it)
+where difference <> 0
