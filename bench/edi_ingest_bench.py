@@ -8,14 +8,14 @@ the ``edi/`` folder of a ``trueup simulate`` output (many small files, every doc
 
 Prints, for the same files:
 
-- parse only: ``trueup.x12.parse`` + ``documents`` (rows as dicts, segments included), in memory;
+- parse only: ``trueup.x12.parse`` + ``documents`` (rows as dicts, set texts included), in memory;
 - end to end: ``ingestion.registry.ingest("edi")`` into a fresh warehouse (listing, hashing,
   parsing, arrow, dlt extract/normalize/merge-load, quarantine and audit);
 - the second, no-op run (every file skipped by path, size and modification time);
 - native: DuckDB reading the same files (``read_text``) and splitting them into one row per
   segment in a fresh database file, the closest thing to "DuckDB reading X12 natively".
 
-Rows/s counts every row written to the ``raw_edi.x12_*`` tables (segments included); the ratio
+Rows/s counts every row written to the ``raw_edi.x12_*`` tables (one text per set); the ratio
 to native compares MB/s, since both read the same bytes into different rows. Peak RSS is this
 process's (the parent: dlt, DuckDB) and, separately, the largest worker's.
 """
@@ -71,7 +71,7 @@ def parse_only(root: Path) -> tuple[float, int, int]:
         root: The EDI folder.
 
     Returns:
-        Seconds, rows produced (segments included) and transaction sets found.
+        Seconds, rows produced and transaction sets found.
     """
     from trueup.x12 import documents, parse
 
@@ -79,7 +79,7 @@ def parse_only(root: Path) -> tuple[float, int, int]:
     rows = sets = 0
     for path in files_of(root):
         result = parse(path.read_bytes(), str(path.relative_to(root)))
-        tables = documents(result, include_segments=True)
+        tables = documents(result)
         rows += sum(len(v) for k, v in tables.items() if k != "x12_transactions")
         sets += len(tables["x12_transactions"])
     return time.perf_counter() - t0, rows, sets

@@ -118,7 +118,7 @@ def main() -> None:
     t1 = time.perf_counter()
     map_transactions(result)
     t2 = time.perf_counter()
-    tables = documents(result, include_segments=False)
+    tables = documents(result)
     t3 = time.perf_counter()
     sets = sum(len(g.transactions) for ic in result.interchanges for g in ic.groups)
     segs = sum(len(ic.raw_segments) for ic in result.interchanges)

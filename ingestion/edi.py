@@ -6,8 +6,8 @@ with :mod:`trueup.x12` and yields one pyarrow table per destination table and ba
 Every row carries ``direction`` (``inbound``/``outbound``, the first folder) and ``partner``
 (the folder below it).
 
-Tables and keys (all ``merge`` but ``x12_segments``, appended; "set key" = ``isa_sender_id,
-isa_receiver_id, isa_control_number, gs_control_number, st_control_number``):
+Tables and keys (all ``merge``; "set key" = ``isa_sender_id, isa_receiver_id,
+isa_control_number, gs_control_number, st_control_number``):
 
 ================================  ==============================================================
 table                             primary key
@@ -26,9 +26,9 @@ header tables (one row per set):  set key
 every other document table        set key + ``row_index`` (0-based position of the row among its
 (``_lines``, ``_hl``, ``_items``,  set's rows of that table: mappers give no line number that is
 ``_allowances_charges`` ...)      present and unique in every table)
-``x12_transactions``              set key: one row per set *loaded* (its documents are loaded)
-``x12_segments``                  set key + ``row_index`` (segment position in the set, ST = 0);
-                                  appended: written once with its set, never merged
+``x12_transactions``              set key: one row per set *loaded* (its documents are loaded),
+                                  with the set's segments verbatim (``segments``, each one
+                                  followed by the interchange's segment terminator) for audit
 ``x12_interchanges``              ``source_file, byte_start`` (merge key ``source_file``): one
                                   row per interchange *received*, whatever happened to it
 ================================  ==============================================================
@@ -69,7 +69,7 @@ slices away the rows of interchanges it does not load, and hands the tables to d
 cut by file order and size only, so pooled and serial runs load the same rows in the same order.
 Small runs (under ``POOL_MIN_BYTES`` to parse) stay in-process. The merged tables are declared
 ``deduplicated``: the state above already guarantees a set key once per load, so dlt skips its
-per-key ``ROW_NUMBER()`` pass over the staging table; ``x12_segments`` skips staging altogether.
+per-key ``ROW_NUMBER()`` pass over the staging table.
 """
 
 from __future__ import annotations
@@ -130,10 +130,6 @@ def _table_specs() -> dict[str, TableSpec]:
         for name in DOCUMENT_TABLES
     }
     specs["x12_transactions"] = TableSpec("x12_transactions", SET_KEY, MERGE)
-    # The verbatim audit copy (7 rows in 10 of the load) is appended: its sets are loaded once
-    # by the same state, and a merge would first copy it all into staging (a third of the work
-    # DuckDB did in a load).
-    specs["x12_segments"] = TableSpec("x12_segments", (*SET_KEY, "row_index"), "append")
     specs["x12_interchanges"] = TableSpec(
         "x12_interchanges", ("source_file", "byte_start"), MERGE, merge_key=("source_file",)
     )
@@ -194,8 +190,8 @@ def build_source(
         setting(SOURCE, "workers", env="TRUEUP_EDI_WORKERS", default=default_workers())
     )
     if dlt.config.get(f"sources.{SOURCE}.data_writer.file_max_items") is None:
-        # Load files of bounded size: x12_segments (7 rows in 10) then loads as several copy
-        # jobs running side by side, not one long copy the whole load waits for.
+        # Load files of bounded size: a large table then loads as several copy jobs running
+        # side by side, not one long copy the whole load waits for.
         dlt.config[f"sources.{SOURCE}.data_writer.file_max_items"] = FILE_MAX_ROWS
     return raw_edi(
         run=run,

@@ -6,7 +6,7 @@ well under a second). :func:`map_chunk` maps a few files and returns a :class:`C
 
 - one arrow table per destination table for every *accepted* set (envelope, group and set
   accepted, mapping succeeded), in file order, with ``row_index``, ``direction`` and ``partner``;
-  ``x12_transactions`` and ``x12_segments`` included;
+  ``x12_transactions`` (with each set's text) included;
 - ``offsets``: where each interchange's rows start in every table, so the source can drop the
   rows of an interchange it finds to be a retransmission or a reused control number (which only
   its dlt state can tell) with a slice, not a re-map;
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from trueup.x12 import Group, Interchange, Transaction, documents, parse, rejections
 from trueup.x12.mapping import paused_gc
@@ -156,7 +155,7 @@ def _map_file(path: str, data: bytes, rows: _ChunkRows) -> FileFacts:
         payload = rejected[0]["raw_payload"] if result.interchanges else data
         file_reject = unit_reject(rejected[0], payload)
         pos = 1
-    audit = documents(result, include_segments=False)
+    audit = documents(result)
     tx_rows = iter(audit["x12_transactions"])
     facts = FileFacts(path, file_reject, [])
     for ic, ic_row in zip(result.interchanges, audit["x12_interchanges"], strict=True):
@@ -290,20 +289,10 @@ class _ChunkRows:
         self.tables: dict[str, list[dict[str, Any]]] = {}
         # Per table: (rows, direction, partner) runs, one per file contributing rows.
         self.origin: dict[str, list[list[Any]]] = {}
-        # x12_segments as columns (its largest table): per set its keys, first segment index
-        # and segment count; per segment its ID and text.
-        self.seg_keys: list[tuple[Any, ...]] = []
-        self.seg_first: list[int] = []
-        self.seg_counts: list[int] = []
-        self.seg_seps: list[str] = []
-        self.seg_texts: list[str] = []
-        self.segment_origin: list[list[Any]] = []
         self.marks: list[dict[str, int]] = []
 
     def start_interchange(self) -> None:
-        marks = {name: len(rows) for name, rows in self.tables.items()}
-        marks["x12_segments"] = len(self.seg_texts)
-        self.marks.append(marks)
+        self.marks.append({name: len(rows) for name, rows in self.tables.items()})
 
     def _extend(self, table: str, rows: list[dict[str, Any]], direction: Any, partner: Any) -> None:
         self.tables.setdefault(table, []).extend(rows)
@@ -314,7 +303,7 @@ class _ChunkRows:
             runs.append([len(rows), direction, partner])
 
     def add_set(self, tx: Transaction, tx_row: dict[str, Any], direction: Any, partner: Any):
-        """An accepted set: its document rows, its ``x12_transactions`` row and its segments."""
+        """An accepted set: its document rows and its ``x12_transactions`` row (with its text)."""
         for table, rows in (tx.rows or {}).items():
             if not rows:
                 continue
@@ -330,17 +319,6 @@ class _ChunkRows:
                     row["row_index"] = i
             self._extend(table, rows, direction, partner)
         self._extend("x12_transactions", [tx_row], direction, partner)
-        n = len(tx.raw_segments)
-        self.seg_keys.append(tuple(tx_row[k] for k in ("source_file", *SET_KEY)))
-        self.seg_first.append(tx.first_segment_index)
-        self.seg_counts.append(n)
-        self.seg_seps.append(tx.element_separator)
-        self.seg_texts.extend(tx.raw_segments)
-        runs = self.segment_origin
-        if runs and runs[-1][1] == direction and runs[-1][2] == partner:
-            runs[-1][0] += n
-        else:
-            runs.append([n, direction, partner])
 
     def finish(self) -> tuple[dict[str, pa.Table], dict[str, list[int]]]:
         tables = {
@@ -348,42 +326,11 @@ class _ChunkRows:
             for name, rows in self.tables.items()
             if rows
         }
-        if self.seg_texts:
-            tables["x12_segments"] = self._segments()
         offsets = {
             name: [m.get(name, 0) for m in self.marks] + [table.num_rows]
             for name, table in tables.items()
         }
         return tables, offsets
-
-    def _segments(self) -> pa.Table:
-        """``x12_segments``: key columns dictionary-encoded (a few values, repeated per segment),
-        which keeps the table small between processes and cheap to write as parquet."""
-        counts = np.array(self.seg_counts, dtype=np.int64)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        row_index = np.arange(int(counts.sum()), dtype=np.int64) - starts
-        columns: dict[str, pa.Array] = {}
-        for j, name in enumerate(("source_file", *SET_KEY)):
-            columns[name] = _repeated(pa.array([k[j] for k in self.seg_keys], pa.string()), counts)
-        columns["row_index"] = pa.array(row_index)
-        first = np.repeat(np.array(self.seg_first, dtype=np.int64), counts)
-        columns["segment_index"] = pa.array(first + row_index)
-        texts = pa.array(self.seg_texts, pa.string())
-        seps = set(self.seg_seps)
-        if len(seps) == 1:
-            # One element separator (the usual case): the IDs are cut in one vectorised split.
-            parts = pc.split_pattern(texts, pattern=seps.pop(), max_splits=1)
-            ids = pc.list_element(parts, 0)
-        else:
-            per_segment = np.repeat(np.array(self.seg_seps, dtype=object), counts)
-            ids = pa.array(
-                [t.partition(sep)[0] for t, sep in zip(self.seg_texts, per_segment, strict=True)],
-                pa.string(),
-            )
-        columns["segment_id"] = ids.dictionary_encode()
-        columns["segment_text"] = texts
-        columns.update(_origin_columns(self.segment_origin))
-        return table_of("x12_segments", columns)
 
 
 def _repeated(values: pa.Array, counts: np.ndarray) -> pa.Array:

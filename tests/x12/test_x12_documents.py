@@ -291,13 +291,15 @@ def test_unknown_set_types_are_counted_but_not_mapped():
     tables = documents(result)
     assert [t["status"] for t in tables["x12_transactions"]] == ["accepted"]
     assert not any(tables[name] for name in DOCUMENT_TABLES)
-    assert [s["segment_id"] for s in tables["x12_segments"]] == ["ST", "BCT", "SE"]
+    assert tables["x12_transactions"][0]["segments"] == "ST*832*0001~BCT*PC*CAT1~SE*3*0001~"
 
 
-def test_segments_table_keeps_raw_text_of_accepted_sets():
-    segs = documents(parse(interchange([("850", PO_BODY)])))["x12_segments"]
-    assert segs[1]["segment_text"] == PO_BODY[0]
-    assert [s["segment_index"] for s in segs] == list(range(2, 2 + len(PO_BODY) + 2))
+def test_each_set_keeps_its_segments_verbatim_with_the_interchanges_terminator():
+    text = interchange([("850", PO_BODY)], elem="|", term="!", after="\r\n")
+    (row,) = documents(parse(text))["x12_transactions"]
+    body = "!".join(s.replace("*", "|") for s in PO_BODY)
+    assert row["segments"] == f"ST|850|0001!{body}!SE|{len(PO_BODY) + 2}|0001!"
+    assert (row["first_segment_index"], row["segment_count"]) == (2, len(PO_BODY) + 2)
 
 
 def test_945_line_keeps_the_depositor_order_line_number_from_n9_li():

@@ -3,7 +3,7 @@
 Typical use (one file)::
 
     result = parse(path.read_bytes(), path.name)
-    tables = documents(result)      # {"x12_850_headers": [...], ..., "x12_segments": [...]}
+    tables = documents(result)      # {"x12_850_headers": [...], ..., "x12_transactions": [...]}
     quarantine = rejections(result) # rejected units with reasons and raw text
 """
 

@@ -14,8 +14,9 @@ isa_control_number, gs_control_number, st_control_number`` and carries its docum
 - ``x12_180_headers`` / ``x12_180_lines``: rma_number
 - ``x12_997_acks`` / ``x12_997_set_acks`` / ``x12_997_errors``: ack_group_control (997 and 999)
 - ``x12_interchanges``, ``x12_transactions``: one row per unit with its status, so that
-  "sets received = sets loaded + sets rejected" can be checked downstream
-- ``x12_segments``: every segment of every accepted set, verbatim, for audit
+  "sets received = sets loaded + sets rejected" can be checked downstream; a set's row also
+  keeps its segments verbatim for audit (``segments``: each segment followed by the
+  interchange's segment terminator, ``ST`` to ``SE``)
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ DOCUMENT_TABLES: tuple[str, ...] = (
     "x12_997_set_acks",
     "x12_997_errors",
 )
-AUDIT_TABLES: tuple[str, ...] = ("x12_interchanges", "x12_transactions", "x12_segments")
+AUDIT_TABLES: tuple[str, ...] = ("x12_interchanges", "x12_transactions")
 
 
 def envelope_keys(source: str, ic: Interchange, gr: Group, tx: Transaction) -> Row:
@@ -158,19 +159,20 @@ def _status(ic: Interchange, gr: Group | None, tx: Transaction | None) -> str:
     return "accepted"
 
 
-def documents(result: ParseResult, *, include_segments: bool = True) -> dict[str, list[Row]]:
+def documents(result: ParseResult) -> dict[str, list[Row]]:
     """All tables for one parsed file, keyed by table name (every known table is present)."""
     if not result.mapped:
         map_transactions(result)
     with paused_gc():
-        return _collect(result, include_segments)
+        return _collect(result)
 
 
-def _collect(result: ParseResult, include_segments: bool) -> dict[str, list[Row]]:
+def _collect(result: ParseResult) -> dict[str, list[Row]]:
     tables: dict[str, list[Row]] = {name: [] for name in (*DOCUMENT_TABLES, *AUDIT_TABLES)}
     source = result.source_name
     for ic in result.interchanges:
         d = ic.delimiters
+        term = d.segment if d else "~"
         tables["x12_interchanges"].append(
             {
                 "source_file": source,
@@ -207,25 +209,15 @@ def _collect(result: ParseResult, include_segments: bool) -> dict[str, list[Row]
                         "first_segment_index": tx.first_segment_index,
                         "mapped": tx.rows is not None,
                         "status": status,
+                        # One text per set, not a row per segment: at 10M order lines the
+                        # segment rows were 91M, the warehouse's largest table.
+                        "segments": term.join(tx.raw_segments) + term,
                     }
                 )
                 if status != "accepted":
                     continue
                 for name, rows in (tx.rows or {}).items():
                     tables.setdefault(name, []).extend(rows)
-                if include_segments:
-                    seg_rows = tables["x12_segments"]
-                    sep = tx.element_separator
-                    for n, raw in enumerate(tx.raw_segments):
-                        p = raw.find(sep)
-                        seg_rows.append(
-                            {
-                                **keys,
-                                "segment_index": tx.first_segment_index + n,
-                                "segment_id": raw[:p] if p >= 0 else raw,
-                                "segment_text": raw,
-                            }
-                        )
     return tables
 
 
