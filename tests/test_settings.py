@@ -2,7 +2,7 @@
 
 import duckdb
 
-from ingestion.pipeline import destination
+from ingestion.pipeline import LOAD_MEMORY_SHARE, destination
 from trueup.dbt import dbt_env
 from trueup.settings import Paths, duckdb_memory_limit, physical_memory_bytes
 
@@ -37,3 +37,12 @@ def test_dbts_limit_in_the_environment_is_not_mistaken_for_the_users(monkeypatch
     for name, value in dbt_env(Paths(tmp_path)).items():
         monkeypatch.setenv(name, value)
     assert duckdb_memory_limit(share=0.1) != duckdb_memory_limit()
+
+
+def test_dlt_loads_get_a_smaller_share_than_dbt(monkeypatch, tmp_path):
+    # The loading process also holds what the extract left behind (12 GiB at 10M with 40%).
+    monkeypatch.delenv("TRUEUP_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("TRUEUP_DESTINATION", raising=False)
+    limit = destination(Paths(tmp_path)).config_params["credentials"].global_config["memory_limit"]
+    assert int(limit[:-2]) == int(physical_memory_bytes() * LOAD_MEMORY_SHARE) // 2**20
+    assert int(limit[:-2]) < int(dbt_env(Paths(tmp_path))["TRUEUP_DBT_MEMORY_LIMIT"][:-2])
