@@ -266,7 +266,7 @@ def publish(
                 # on top of what the run's process already had. A tenth of RAM is plenty.
                 config = {
                     "memory_limit": duckdb_memory_limit(share=0.1),
-                    "temp_directory": str(paths.root / "duckdb_tmp"),
+                    "temp_directory": str(paths.duckdb_spill),
                 }
                 with duckdb.connect(":memory:", config=config) as own:
                     own.execute(f"attach {_literal(str(paths.warehouse))} as src (read_only)")

@@ -42,6 +42,12 @@ class Paths:
         return self.root / "warehouse.duckdb"
 
     @property
+    def duckdb_spill(self) -> Path:
+        """Where a private DuckDB connection (publishing's) spills what exceeds its memory limit;
+        connections to the warehouse file spill next to it, in ``<warehouse>.tmp``."""
+        return self.root / "duckdb_tmp"
+
+    @property
     def dlt_pipelines(self) -> Path:
         return self.root / "dlt_pipelines"
 
