@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from trueup.x12 import Group, Interchange, Transaction, documents, parse, rejections
+from trueup.x12.documents import segment_text
 from trueup.x12.mapping import paused_gc
 
 SET_KEY: tuple[str, ...] = (
@@ -201,17 +202,10 @@ def _map_file(path: str, data: bytes, rows: _ChunkRows) -> FileFacts:
 
 def envelope_text(ic: Interchange, gr: Group) -> str:
     """The ISA and GS segments around a set, shown with a set its envelope rejected."""
-    term = ic.delimiters.segment if ic.delimiters else "~"
     gs_at = gr.segment_start - ic.segment_start
     isa = ic.raw_segments[0] if ic.raw_segments else ""
     gs = ic.raw_segments[gs_at] if 0 <= gs_at < len(ic.raw_segments) else ""
-    return f"{isa}{term}{gs}{term}"
-
-
-def set_text(ic: Interchange, tx: Transaction) -> str:
-    """The set's own segments, terminated as in the file."""
-    term = ic.delimiters.segment if ic.delimiters else "~"
-    return term.join(tx.raw_segments) + term
+    return segment_text(ic, [isa, gs])
 
 
 def locator(isa13: Any, gs06: Any, st02: Any, segment: Any, byte: Any) -> str:
@@ -238,7 +232,7 @@ def set_reject(ic: Interchange, gr: Group, tx: Transaction, unit: dict[str, Any]
     else:
         name = f"group GS06={gr.control_number}" if level == "group" else "interchange"
         reason = f"{name} rejected [{unit['codes']}]: {unit['reason']}"
-        payload = envelope_text(ic, gr) + set_text(ic, tx)
+        payload = envelope_text(ic, gr) + segment_text(ic, tx.raw_segments)
         segment = tx.first_segment_index if segment is None else segment
     where = locator(ic.control_number, gr.control_number, tx.control_number, segment, ic.byte_start)
     return where, reason, payload
@@ -258,7 +252,7 @@ def reuse_reject(ic: Interchange, gr: Group, tx: Transaction, original: str | No
         tx.first_segment_index,
         ic.byte_start,
     )
-    return where, reason, envelope_text(ic, gr) + set_text(ic, tx)
+    return where, reason, envelope_text(ic, gr) + segment_text(ic, tx.raw_segments)
 
 
 def unit_reject(unit: dict[str, Any], payload: str | bytes | None) -> Reject:

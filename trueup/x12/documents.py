@@ -149,6 +149,12 @@ def _reject(
     tx.rows = None
 
 
+def segment_text(ic: Interchange, segments: list[str]) -> str:
+    """``segments`` as the interchange wrote them: each followed by its segment terminator."""
+    term = ic.delimiters.segment if ic.delimiters else "~"
+    return term.join(segments) + term
+
+
 def _status(ic: Interchange, gr: Group | None, tx: Transaction | None) -> str:
     if ic.rejected:
         return "rejected_interchange"
@@ -172,7 +178,6 @@ def _collect(result: ParseResult) -> dict[str, list[Row]]:
     source = result.source_name
     for ic in result.interchanges:
         d = ic.delimiters
-        term = d.segment if d else "~"
         tables["x12_interchanges"].append(
             {
                 "source_file": source,
@@ -211,7 +216,7 @@ def _collect(result: ParseResult) -> dict[str, list[Row]]:
                         "status": status,
                         # One text per set, not a row per segment: at 10M order lines the
                         # segment rows were 91M, the warehouse's largest table.
-                        "segments": term.join(tx.raw_segments) + term,
+                        "segments": segment_text(ic, tx.raw_segments),
                     }
                 )
                 if status != "accepted":
@@ -251,7 +256,6 @@ def rejections(result: ParseResult) -> list[dict[str, Any]]:
     if file_errors:
         row("file", file_errors, "\n".join(result.stray_text))
     for ic in result.interchanges:
-        term = ic.delimiters.segment if ic.delimiters else "~"
         if ic.rejected:
             row("interchange", ic.errors, ic.raw_text, ic=ic.control_number)
             continue
@@ -259,7 +263,7 @@ def rejections(result: ParseResult) -> list[dict[str, Any]]:
             if gr.rejected:
                 lo = gr.segment_start - ic.segment_start
                 hi = (gr.segment_end or gr.segment_start) - ic.segment_start
-                payload = term.join(ic.raw_segments[lo : hi + 1]) + term
+                payload = segment_text(ic, ic.raw_segments[lo : hi + 1])
                 row("group", gr.errors, payload, ic=ic.control_number, gr=gr.control_number)
                 continue
             for tx in gr.transactions:
@@ -267,7 +271,7 @@ def rejections(result: ParseResult) -> list[dict[str, Any]]:
                     row(
                         "transaction",
                         tx.errors,
-                        term.join(tx.raw_segments) + term,
+                        segment_text(ic, tx.raw_segments),
                         ic=ic.control_number,
                         gr=gr.control_number,
                         tx=tx.control_number,
