@@ -46,6 +46,12 @@ def pipeline_name(source: str) -> str:
     return f"trueup_{source}"
 
 
+# DuckDB's share of RAM while dlt loads: less than dbt's 40%, because the loading process also
+# holds what the extract left behind (~5 GiB at 10M order lines), and the two together crossed
+# 12 GiB loading EDI. A load streams files into tables and merges on keys; it needs no more.
+LOAD_MEMORY_SHARE = 0.25
+
+
 def destination(paths: Paths | None = None) -> Destination | str:
     """The warehouse every pipeline loads into.
 
@@ -74,12 +80,6 @@ def destination(paths: Paths | None = None) -> Destination | str:
         }
         return dlt.destinations.duckdb(credentials=creds)
     return str(name)
-
-
-# DuckDB's share of RAM while dlt loads: less than dbt's 40%, because the loading process also
-# holds what the extract left behind (~5 GiB at 10M order lines), and the two together crossed
-# 12 GiB loading EDI. A load streams files into tables and merges on keys; it needs no more.
-LOAD_MEMORY_SHARE = 0.25
 
 
 def make_pipeline(source: str, paths: Paths | None = None, *, dataset: str | None = None):
