@@ -39,8 +39,15 @@ MERGE_ONLY_HINTS = ("hard_delete", "dedup_sort")
 STASH = "x-trueup-merge-hints"
 
 
-def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
-    """Switch this load's qualifying merge tables to ``append``; return their names."""
+def append_where_nothing_to_merge(pipeline: Any, filled: set[str] | None = None) -> list[str]:
+    """Switch this load's qualifying merge tables to ``append``; return their names.
+
+    Args:
+        pipeline: The pipeline holding the extracted package.
+        filled: The dataset's tables that hold rows, listed before the extract (then the
+            warehouse is not opened here: the extract may run in a process that must not hold
+            it); None: asked now.
+    """
     if not pipeline.default_schema_name:
         return []
     schema = pipeline.default_schema
@@ -56,7 +63,8 @@ def append_where_nothing_to_merge(pipeline: Any) -> list[str]:
     ]
     if not merging:
         return []
-    filled = tables_with_rows(pipeline, [table["name"] for table in merging])
+    if filled is None:
+        filled = tables_with_rows(pipeline, [table["name"] for table in merging])
     empty = [table for table in merging if table["name"] not in filled]
     if not empty:
         return []
@@ -112,8 +120,15 @@ def _to_merge(table: dict[str, Any]) -> None:
     table["write_disposition"] = "merge"
 
 
-def tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:
-    """Those of ``tables`` that exist in the destination dataset and hold at least one row."""
+def filled_tables(pipeline: Any) -> set[str]:
+    """The tables of the pipeline's dataset that hold at least one row (none before the first
+    load, when not even the dataset exists)."""
+    return tables_with_rows(pipeline, None)
+
+
+def tables_with_rows(pipeline: Any, tables: list[str] | None) -> set[str]:
+    """Those of ``tables`` (None: all) that exist in the destination dataset and hold at least
+    one row."""
     with pipeline.sql_client() as client:
         existing = {
             row[0]
@@ -124,7 +139,7 @@ def tables_with_rows(pipeline: Any, tables: list[str]) -> set[str]:
         }
         return {
             name
-            for name in tables
+            for name in (existing if tables is None else tables)
             if name in existing
             and client.execute_sql(
                 f"SELECT 1 FROM {client.make_qualified_table_name(name)} LIMIT 1"

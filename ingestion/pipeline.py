@@ -28,7 +28,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion import conservation
 from ingestion.conservation import Ledger, ResourceAudit
-from ingestion.first_load import append_where_nothing_to_merge, restore_merge
+from ingestion.first_load import append_where_nothing_to_merge, filled_tables, restore_merge
 from ingestion.quarantine import DATASET as QUARANTINE_DATASET
 from ingestion.quarantine import REJECTED_TABLE, Quarantine
 from trueup.settings import Paths, duckdb_memory_limit
@@ -219,6 +219,10 @@ def run_ingest(
 ) -> IngestResult:
     """Load one source: extract, normalize, load, record quarantine and audit, check.
 
+    The same steps :mod:`ingestion.parallel` runs split over processes:
+    :func:`before_extract`, :func:`extract_and_normalize` (touches no warehouse),
+    :func:`load_and_record`.
+
     Args:
         source: Source name (pipeline ``trueup_<source>``, dataset ``raw_<source>``).
         build: Returns the dlt source, resource or list of resources to load, given the run
@@ -237,32 +241,111 @@ def run_ingest(
             audit has been written).
     """
     paths = paths or Paths.from_env()
+    filled = before_extract(source, paths, progress)
+    extracted = extract_and_normalize(source, build, paths=paths, progress=progress, filled=filled)
+    return load_and_record(extracted, paths=paths, progress=progress, check=check, tamper=tamper)
+
+
+@dataclass
+class Extracted:
+    """A source extracted and normalized into a load package on disk, not loaded yet.
+
+    Picklable: :mod:`ingestion.parallel` extracts in a worker process and loads in the parent.
+    """
+
+    source: str
+    run: IngestRun  # counts and quarantine (its progress callback is dropped)
+    load_id: str
+    row_counts: dict[str, int]  # rows normalized per destination table
+    appended: list[str]  # merge tables switched to append for this load (first_load)
+    started_at: datetime
+    seconds: float  # extract + normalize
+
+
+def before_extract(source: str, paths: Paths, progress: Progress | None = None) -> set[str]:
+    """What must touch the warehouse before a source is extracted; returns its filled tables.
+
+    Finishes a load a crashed run left pending (so its rows are not counted as the next run's),
+    and lists the source's tables that already hold rows (the first-load switch needs it, and
+    an extract in another process must not open the warehouse: DuckDB has one writer).
+    """
+    pipeline = make_pipeline(source, paths)
+    if pipeline.has_pending_data:
+        if progress:
+            progress(f"{source}: finishing a pending load from an earlier run")
+        pipeline.normalize()
+        pipeline.load()
+    return filled_tables(pipeline)
+
+
+def extract_and_normalize(
+    source: str,
+    build: Builder,
+    *,
+    paths: Paths,
+    progress: Progress | None = None,
+    filled: set[str] | None = None,
+) -> Extracted:
+    """Extract and normalize one source into a load package; the warehouse is not opened
+    when ``filled`` (the tables holding rows, from :func:`before_extract`) is given."""
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     run = IngestRun(source, progress)
     pipeline = make_pipeline(source, paths)
-
-    if pipeline.has_pending_data:
-        # A previous run died between extract and load: finish it first so its rows are not
-        # counted as this run's.
-        run.note(f"{source}: finishing a pending load from an earlier run")
-        pipeline.normalize()
-        pipeline.load()
-
     run.note(f"{source}: extracting")
     extract_info = pipeline.extract(build(run))
-    appended = append_where_nothing_to_merge(pipeline)  # gives them back itself if it fails
+    appended = append_where_nothing_to_merge(pipeline, filled)  # gives them back if it fails
     try:
         run.note(f"{source}: normalizing")
         normalize_info = pipeline.normalize()
+    except BaseException:
+        restore_merge(pipeline, appended)
+        raise
+    load_id = extract_info.loads_ids[-1] if extract_info.loads_ids else None
+    run.progress = None
+    return Extracted(
+        source=source,
+        run=run,
+        load_id=load_id or f"noop-{started_at:%Y%m%dT%H%M%S%f}",
+        row_counts=dict(normalize_info.row_counts) if normalize_info else {},
+        appended=appended,
+        started_at=started_at,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def load_and_record(
+    extracted: Extracted,
+    *,
+    paths: Paths,
+    progress: Progress | None = None,
+    check: bool = True,
+    tamper: Callable[[dict[str, int]], dict[str, int]] | None = None,
+) -> IngestResult:
+    """Load an extracted package, write quarantine and audit, check conservation.
+
+    Args:
+        extracted: What :func:`extract_and_normalize` left (in this process or another).
+        paths: Data-directory layout.
+        progress: Called with human-readable progress lines.
+        check: Raise :class:`~ingestion.conservation.ConservationError` when counts differ.
+        tamper: Test hook altering the loaded row counts before the audit.
+
+    Returns:
+        Per-resource counts, the load id and the seconds from extract start to now.
+    """
+    source, run = extracted.source, extracted.run
+    run.progress = progress
+    t0 = time.perf_counter()
+    # Reopened from disk: the package, state and schema the extract left are the pipeline's.
+    pipeline = make_pipeline(source, paths)
+    try:
         run.note(f"{source}: loading")
         pipeline.load()
     finally:
-        restore_merge(pipeline, appended)
+        restore_merge(pipeline, extracted.appended)
 
-    load_id = extract_info.loads_ids[-1] if extract_info.loads_ids else None
-    load_id = load_id or f"noop-{started_at:%Y%m%dT%H%M%S%f}"
-    loaded_rows = dict(normalize_info.row_counts) if normalize_info else {}
+    loaded_rows = dict(extracted.row_counts)
     if tamper:
         loaded_rows = tamper(loaded_rows)
     naming = pipeline.default_schema.naming if pipeline.default_schema_name else None
@@ -272,9 +355,10 @@ def run_ingest(
     quarantined = dict(run.quarantine._per_resource)
     audits = run.ledger.audit(source, _normalized(loaded_rows, run, pipeline), quarantined)
     finished_at = datetime.now(UTC)
-    _record(paths, run.quarantine, audits, load_id, started_at, finished_at)
+    _record(paths, run.quarantine, audits, extracted.load_id, extracted.started_at, finished_at)
 
-    result = IngestResult(source, load_id, time.perf_counter() - t0, audits)
+    seconds = extracted.seconds + time.perf_counter() - t0
+    result = IngestResult(source, extracted.load_id, seconds, audits)
     run.note(
         f"{source}: loaded {result.loaded:,}, quarantined {result.quarantined:,}, "
         f"skipped {result.duplicates_skipped:,} in {result.seconds:.1f} s"

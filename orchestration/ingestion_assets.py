@@ -1,9 +1,9 @@
-"""One multi-asset per ingestion source, producing the raw tables dbt declares as sources.
+"""One multi-asset for every ingestion source, producing the raw tables dbt declares as sources.
 
 Why not ``@dlt_assets``: it runs ``pipeline.run(source)`` itself, while every trueup source must
 go through :func:`ingestion.pipeline.run_ingest` (pending-load recovery, quarantine, the
 ``raw_quarantine.load_audit`` ledger and the conservation check that fails a run losing records).
-So each source is a ``@multi_asset`` with one ``AssetSpec`` per raw table, keyed
+So ingestion is a ``@multi_asset`` with one ``AssetSpec`` per raw table, keyed
 ``[raw_<source>, <table>]`` exactly as the dbt translator keys dbt sources: the graph is one
 piece from raw table to exception queue. The tables come from the dbt manifest's sources, the
 single list of what downstream reads.
@@ -76,18 +76,10 @@ def _row_counts(paths: Paths, schema: str, tables: list[str]) -> dict[str, int |
     return counts
 
 
-def build_ingestion_asset(source: str, tables: list[str]) -> dg.AssetsDefinition:
-    """The multi-asset that runs one registered source and reports its raw tables.
-
-    Args:
-        source: Registered source name (``ingestion.registry.SOURCES``).
-        tables: Raw tables it produces (dbt source identifiers in ``raw_<source>``).
-
-    Returns:
-        An assets definition in group ``raw_<source>``, pool ``warehouse``.
-    """
+def source_specs(source: str, tables: list[str]) -> list[dg.AssetSpec]:
+    """One asset per raw table of ``source``, keyed ``[raw_<source>, <table>]``."""
     schema = dataset_name(source)
-    specs = [
+    return [
         dg.AssetSpec(
             key=dg.AssetKey([schema, table]),
             group_name=schema,
@@ -98,43 +90,85 @@ def build_ingestion_asset(source: str, tables: list[str]) -> dg.AssetsDefinition
         for table in tables
     ]
 
+
+def build_ingestion_asset(tables_by_source: dict[str, list[str]]) -> dg.AssetsDefinition:
+    """One step that ingests the selected sources and reports their raw tables.
+
+    One step rather than one per source: the sources' extracts run in worker processes two at
+    a time while this process loads them one at a time (``ingestion.parallel``), which steps
+    of the in-process executor, one after another, could not do. Selecting any table of a
+    source (a per-source job, the UI) runs that whole source.
+
+    Args:
+        tables_by_source: Raw tables per registered source (dbt source identifiers).
+
+    Returns:
+        A subsettable multi-asset, pool ``warehouse``; each table in group ``raw_<source>``.
+    """
+    source_of = {
+        spec.key: source
+        for source, tables in tables_by_source.items()
+        for spec in source_specs(source, tables)
+    }
+
     @dg.multi_asset(
-        name=f"ingest_{source}",
-        specs=specs,
+        name="ingest",
+        specs=[spec for s, tables in tables_by_source.items() for spec in source_specs(s, tables)],
+        can_subset=True,
         pool=WAREHOUSE_POOL,
         description=(
-            f"Load the {source} source through ingestion.pipeline.run_ingest (quarantine, "
-            "load audit, conservation check)."
+            "Load the selected sources through ingestion.pipeline (quarantine, load audit, "
+            "conservation check): extracts in parallel worker processes, loads one at a time."
         ),
     )
     def _ingest(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-        from ingestion.registry import ingest
+        from ingestion.parallel import ingest_sources
 
         paths = current_paths()
-        # ConservationError propagates: a run that lost records must fail, not look green.
-        result = ingest(source, paths=paths, progress=context.log.info)
-        run_metadata: dict[str, Any] = {
-            "load_id": result.load_id,
-            "records_read": result.input_records,
-            "rows_loaded": result.loaded,
-            "records_quarantined": result.quarantined,
-            "duplicates_skipped": result.duplicates_skipped,
-            "seconds": round(result.seconds, 2),
-            **_quarantine_totals(paths, source),
-        }
-        for table, rows in _row_counts(paths, schema, tables).items():
-            metadata = dict(run_metadata)
-            if rows is not None:
-                metadata["dagster/row_count"] = rows
-            else:
-                metadata["table_missing"] = True
-            yield dg.MaterializeResult(asset_key=dg.AssetKey([schema, table]), metadata=metadata)
+        selected = {source_of[key] for key in context.selected_asset_keys}
+        names = [source for source in tables_by_source if source in selected]
+        failed = []
+        for outcome in ingest_sources(names, paths=paths, progress=context.log.info):
+            if outcome.error is not None:
+                # Conservation errors too: a run that lost records must fail, not look green;
+                # the other sources still load first.
+                context.log.error(f"{outcome.source}: {outcome.error!r}")
+                failed.append(outcome)
+                continue
+            yield from _materializations(paths, outcome.result, tables_by_source[outcome.source])
+        if failed:
+            raise dg.Failure(
+                "Ingestion failed for " + ", ".join(o.source for o in failed),
+                metadata={o.source: str(o.error) for o in failed},
+            ) from failed[0].error
 
     return _ingest
 
 
+def _materializations(
+    paths: Paths, result: Any, tables: list[str]
+) -> Iterator[dg.MaterializeResult]:
+    """One materialization per raw table of a loaded source, with the run's counts."""
+    source = result.source
+    schema = dataset_name(source)
+    run_metadata: dict[str, Any] = {
+        "load_id": result.load_id,
+        "records_read": result.input_records,
+        "rows_loaded": result.loaded,
+        "records_quarantined": result.quarantined,
+        "duplicates_skipped": result.duplicates_skipped,
+        "seconds": round(result.seconds, 2),
+        **_quarantine_totals(paths, source),
+    }
+    for table, rows in _row_counts(paths, schema, tables).items():
+        metadata = dict(run_metadata)
+        if rows is not None:
+            metadata["dagster/row_count"] = rows
+        else:
+            metadata["table_missing"] = True
+        yield dg.MaterializeResult(asset_key=dg.AssetKey([schema, table]), metadata=metadata)
+
+
 def ingestion_assets() -> list[dg.AssetsDefinition]:
-    """One assets definition per registered source that dbt reads."""
-    return [
-        build_ingestion_asset(source, tables) for source, tables in raw_tables_by_source().items()
-    ]
+    """The ingestion step: every registered source that dbt reads."""
+    return [build_ingestion_asset(raw_tables_by_source())]

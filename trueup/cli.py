@@ -214,25 +214,25 @@ def _run_and_report(job: str) -> bool:
 def ingest(sources: tuple[str, ...], quiet: bool) -> None:
     """Load source systems into the warehouse's raw_<source> datasets."""
     from ingestion.conservation import ConservationError
+    from ingestion.parallel import ingest_sources
     from ingestion.registry import SOURCES, SourceNotAvailable
-    from ingestion.registry import ingest as run_source
 
     names = list(SOURCES) if "all" in sources else list(dict.fromkeys(sources))
     failed = False
     rows = []
-    for name in names:
-        try:
-            result = run_source(name, progress=None if quiet else _progress)
-        except SourceNotAvailable as exc:
+    # Extracts run in worker processes, loads one at a time (ingestion.parallel).
+    for outcome in ingest_sources(names, progress=None if quiet else _progress):
+        name, exc, result = outcome.source, outcome.error, outcome.result
+        if isinstance(exc, SourceNotAvailable):
             if "all" not in sources:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"{name}: skipped, not available yet ({exc})", err=True)
             continue
-        except ConservationError as exc:
+        if isinstance(exc, ConservationError):
             failed = True
             click.echo(str(exc), err=True)
             continue
-        except Exception as exc:  # one broken source must not stop the others
+        if exc is not None:  # one broken source must not stop the others
             failed = True
             click.echo(f"{name}: FAILED: {exc}", err=True)
             continue
@@ -240,7 +240,9 @@ def ingest(sources: tuple[str, ...], quiet: bool) -> None:
             (name, result.loaded, result.quarantined, result.duplicates_skipped, result.seconds)
         )
     click.echo(f"{'source':<10} {'loaded':>12} {'quarantined':>12} {'skipped':>12} {'seconds':>8}")
-    for name, loaded, quarantined, skipped, seconds in rows:
+    for name, loaded, quarantined, skipped, seconds in sorted(
+        rows, key=lambda r: names.index(r[0])
+    ):
         click.echo(f"{name:<10} {loaded:>12,} {quarantined:>12,} {skipped:>12,} {seconds:>8.1f}")
     if failed:
         sys.exit(1)

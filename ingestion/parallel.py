@@ -1,0 +1,222 @@
+"""Several sources at once: extracts in worker processes, loads one at a time in this one.
+
+A source's extract and normalize (reading files, APIs or the ERP database, parsing, writing the
+load package) touch no warehouse, and most of it holds Python's GIL: two sources extracted in two
+processes use both cores, where threads in one process would take turns. DuckDB has one writer,
+so loads stay serial, here, in the order the extracts finish, overlapping the extracts still
+running. Each worker process extracts one source and exits, so the memory an extract leaves
+behind (gigabytes for EDI at 10M order lines) goes back to the system before the next one.
+
+Everything that opens the warehouse before an extract (finishing a crashed run's pending load,
+listing the tables that already hold rows) happens here first, for every source, while no
+worker runs yet.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from ingestion.pipeline import (
+    Extracted,
+    IngestResult,
+    Progress,
+    before_extract,
+    extract_and_normalize,
+    load_and_record,
+)
+from trueup.settings import Paths
+
+# Larger first, so the long extracts start at once and the short ones fill the gaps.
+EXTRACT_ORDER = ("edi", "erp", "carrier", "wms", "shopify", "amazon")
+WORKERS_ENV = "TRUEUP_INGEST_WORKERS"
+
+
+@dataclass
+class SourceOutcome:
+    """One source of :func:`ingest_sources`: its result, or the error that stopped it."""
+
+    source: str
+    result: IngestResult | None = None
+    error: BaseException | None = None
+
+
+def default_workers() -> int:
+    """Extract processes: ``TRUEUP_INGEST_WORKERS``, default one per core, at most two.
+
+    Two workers and the loading process share two cores well; a third extract would only
+    compete for them and add its memory (an extract at 10M order lines holds up to ~5 GiB).
+    """
+    configured = os.environ.get(WORKERS_ENV)
+    if configured:
+        workers = int(configured)
+        if workers < 0:
+            raise ValueError(f"{WORKERS_ENV} must be 0 or more, got {configured!r}")
+        return workers
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def ingest_sources(
+    names: Sequence[str],
+    *,
+    paths: Paths | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    check: bool = True,
+) -> Iterator[SourceOutcome]:
+    """Ingest ``names``, yielding each source's outcome as soon as it is loaded.
+
+    One source's failure (an unreachable API, a conservation error) does not stop the others.
+
+    Args:
+        names: Registered source names.
+        paths: Data-directory layout; defaults to ``$TRUEUP_DATA_DIR``.
+        progress: Called with progress lines, from this process's threads only.
+        workers: Extract processes (default :func:`default_workers`); 0 extracts in this
+            process, one source after another, as :func:`ingestion.registry.ingest` does.
+        check: Raise the conservation error of a source whose counts do not balance.
+    """
+    paths = paths or Paths.from_env()
+    workers = default_workers() if workers is None else workers
+    ordered = sorted(names, key=lambda n: EXTRACT_ORDER.index(n) if n in EXTRACT_ORDER else 99)
+    filled: dict[str, set[str]] = {}
+    for name in ordered:
+        try:
+            filled[name] = before_extract(name, paths, progress)
+        except Exception as exc:
+            yield SourceOutcome(name, error=exc)
+    ordered = [name for name in ordered if name in filled]
+    if workers == 0 or len(ordered) <= 1:
+        for name in ordered:
+            yield _in_process(name, paths, progress, filled[name], check)
+        return
+    yield from _in_workers(ordered, paths, progress, filled, workers, check)
+
+
+def _in_process(
+    name: str, paths: Paths, progress: Progress | None, filled: set[str], check: bool
+) -> SourceOutcome:
+    from ingestion.http_client import stop_simulators
+    from ingestion.registry import builder
+
+    try:
+        build = builder(name)
+        try:
+            extracted = extract_and_normalize(
+                name, lambda run: build(run, paths), paths=paths, progress=progress, filled=filled
+            )
+        finally:
+            stop_simulators()
+        return SourceOutcome(
+            name, load_and_record(extracted, paths=paths, progress=progress, check=check)
+        )
+    except Exception as exc:
+        return SourceOutcome(name, error=exc)
+
+
+def _in_workers(
+    names: list[str],
+    paths: Paths,
+    progress: Progress | None,
+    filled: dict[str, set[str]],
+    workers: int,
+    check: bool,
+) -> Iterator[SourceOutcome]:
+    # spawn, not fork: the parent runs threads (Dagster's, DuckDB's) that a fork would copy
+    # mid-flight.
+    context = multiprocessing.get_context("spawn")
+    notes: Any = context.Queue()
+    relay = _Relay(notes, progress)
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(names)),
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(notes,),
+        max_tasks_per_child=1,
+    )
+    try:
+        pending: dict[Future, str] = {
+            pool.submit(_extract_in_worker, name, paths, filled[name]): name for name in names
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = pending.pop(future)
+                try:
+                    extracted = future.result()
+                except Exception as exc:
+                    yield SourceOutcome(name, error=exc)
+                    continue
+                try:
+                    result = load_and_record(extracted, paths=paths, progress=relay, check=check)
+                except Exception as exc:
+                    yield SourceOutcome(name, error=exc)
+                    continue
+                yield SourceOutcome(name, result)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        relay.close()
+
+
+class _Relay:
+    """Passes the workers' progress lines (and this process's) to ``progress``, one at a time,
+    from one thread: callers such as Dagster's log are not all safe to call concurrently."""
+
+    def __init__(self, notes: Any, progress: Progress | None) -> None:
+        self.notes = notes
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._drain, name="ingest-progress", daemon=True)
+        self.thread.start()
+
+    def __call__(self, message: str) -> None:
+        if self.progress is not None:
+            with self.lock:
+                self.progress(message)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self.notes.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            self(message)
+
+    def close(self) -> None:
+        self.notes.put(None)
+        self.thread.join(timeout=10)
+        self.notes.close()
+
+
+_worker_notes: Any = None
+
+
+def _worker_init(notes: Any) -> None:
+    global _worker_notes
+    _worker_notes = notes
+
+
+def _extract_in_worker(name: str, paths: Paths, filled: set[str]) -> Extracted:
+    """Extract and normalize one source in a worker process (no warehouse is opened)."""
+    from ingestion.http_client import stop_simulators
+    from ingestion.registry import builder
+
+    progress: Callable[[str], None] = _worker_notes.put
+    build = builder(name)
+    try:
+        return extract_and_normalize(
+            name, lambda run: build(run, paths), paths=paths, progress=progress, filled=filled
+        )
+    finally:
+        # A simulated API server started for this source stops with it (it maps its stores).
+        stop_simulators()
