@@ -36,6 +36,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,9 @@ def source_spans(data: Path) -> dict[str, float]:
     return {str(s): float(n) for s, n in rows}
 
 
-def log_ingest_sources(data: Path, loaded: dict[str, int] | None) -> None:
+def log_ingest_sources(
+    log: Callable[[str], Any], data: Path, loaded: dict[str, int] | None
+) -> None:
     """One line per source under the ingest step: its span and, first run, its rows/s."""
     for source, secs in source_spans(data).items():
         note = "extract to loaded, overlapping"
@@ -305,7 +308,7 @@ def main() -> None:
     for phase, secs in sorted(phases.items()):
         log(fmt_row(f"  step {phase}", secs, None))
         if phase == "ingest":
-            log_ingest_sources(data, loaded)
+            log_ingest_sources(log, data, loaded)
     other = full.seconds - sum(steps.values())
     log(fmt_row("  outside steps (imports, launch)", other, None))
     warehouse_bytes = dir_size(data / "warehouse.duckdb")
@@ -352,7 +355,7 @@ def main() -> None:
         for phase, secs in sorted(incremental_phases.items()):
             log(fmt_row(f"  step {phase}", secs, None))
             if phase == "ingest":
-                log_ingest_sources(data, None)
+                log_ingest_sources(log, data, None)
         log(
             fmt_row(
                 "  outside steps (imports, launch)", incr.seconds - sum(incr_steps.values()), None
