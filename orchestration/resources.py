@@ -6,9 +6,10 @@ possible, so one loaded code location follows ``$TRUEUP_DATA_DIR`` as the CLI an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,20 +120,34 @@ def current_paths() -> Paths:
     return Paths.from_env()
 
 
-def query(paths: Paths, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-    """Run one read query against the warehouse and close it (empty when there is no file).
+def query(
+    paths: Paths, sql: str, params: Sequence[Any] | None = None, *, con: Any = None
+) -> list[tuple]:
+    """Run one read query against the warehouse (empty when there is no file).
 
-    Opened read-only per query: a writer (dlt, dbt) needs the file lock between our reads.
+    Without ``con`` the warehouse is opened read-only for this query and closed: a writer (dlt,
+    dbt) needs the file lock between our reads. Several queries in a row share one
+    :func:`reading` connection instead (an open costs ~0.1 s at 1M order lines).
     """
+    if con is not None:
+        return con.execute(sql, list(params or [])).fetchall()
+    with reading(paths) as own:
+        return [] if own is None else own.execute(sql, list(params or [])).fetchall()
+
+
+@contextlib.contextmanager
+def reading(paths: Paths) -> Iterator[Any]:
+    """A read-only connection to the warehouse for a few queries (None when there is no file)."""
     import duckdb
 
     if not paths.warehouse.exists():
-        return []
+        yield None
+        return
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return con.execute(sql, list(params or [])).fetchall()
+        yield con
 
 
-def existing_tables(paths: Paths) -> set[tuple[str, str]]:
+def existing_tables(paths: Paths, *, con: Any = None) -> set[tuple[str, str]]:
     """``(schema, table)`` of every table and view in the warehouse."""
-    rows = query(paths, "select table_schema, table_name from information_schema.tables")
-    return {(str(s), str(t)) for s, t in rows}
+    sql = "select table_schema, table_name from information_schema.tables"
+    return {(str(s), str(t)) for s, t in query(paths, sql, con=con)}
