@@ -30,6 +30,7 @@ from ingestion.pipeline import (
     before_extract,
     extract_and_normalize,
     load_and_record,
+    warehouse_held_open,
 )
 from trueup.settings import Paths
 
@@ -47,6 +48,11 @@ class SourceOutcome:
     source: str
     result: IngestResult | None = None
     error: BaseException | None = None
+    details: Any = None  # what the caller's ``describe`` returned for it
+
+
+# Reads what the caller wants to know about a loaded source, through the held connection.
+Describe = Callable[[IngestResult, Any], Any]
 
 
 def default_workers() -> int:
@@ -71,10 +77,13 @@ def ingest_sources(
     progress: Progress | None = None,
     workers: int | None = None,
     check: bool = True,
+    describe: Describe | None = None,
 ) -> Iterator[SourceOutcome]:
     """Ingest ``names``, yielding each source's outcome as soon as it is loaded.
 
     One source's failure (an unreachable API, a conservation error) does not stop the others.
+    The warehouse is held open in this process throughout (``warehouse_held_open``): a caller
+    reads it between outcomes through ``describe``, not a connection of its own.
 
     Args:
         names: Registered source names.
@@ -83,22 +92,28 @@ def ingest_sources(
         workers: Extract processes (default :func:`default_workers`); 0 extracts in this
             process, one source after another, as :func:`ingestion.registry.ingest` does.
         check: Raise the conservation error of a source whose counts do not balance.
+        describe: Called with each loaded source's result and the held connection (None for
+            another destination); its return value is the outcome's ``details``.
     """
     paths = paths or Paths.from_env()
     workers = default_workers() if workers is None else workers
     ordered = sorted(names, key=lambda n: EXTRACT_ORDER.index(n) if n in EXTRACT_ORDER else 99)
-    filled: dict[str, set[str]] = {}
-    for name in ordered:
-        try:
-            filled[name] = before_extract(name, paths, progress)
-        except Exception as exc:
-            yield SourceOutcome(name, error=exc)
-    ordered = [name for name in ordered if name in filled]
-    if workers == 0 or len(ordered) <= 1:
+    with warehouse_held_open(paths) as con:
+        filled: dict[str, set[str]] = {}
         for name in ordered:
-            yield _in_process(name, paths, progress, filled[name], check)
-        return
-    yield from _in_workers(ordered, paths, progress, filled, workers, check)
+            try:
+                filled[name] = before_extract(name, paths, progress)
+            except Exception as exc:
+                yield SourceOutcome(name, error=exc)
+        ordered = [name for name in ordered if name in filled]
+        if workers == 0 or len(ordered) <= 1:
+            outcomes = (_in_process(n, paths, progress, filled[n], check) for n in ordered)
+        else:
+            outcomes = _in_workers(ordered, paths, progress, filled, workers, check)
+        for outcome in outcomes:
+            if describe is not None and outcome.result is not None:
+                outcome.details = describe(outcome.result, con)
+            yield outcome
 
 
 def _in_process(

@@ -15,9 +15,10 @@ quarantine/audit   ``trueup_quarantine``            ``raw_quarantine``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,63 @@ def pipeline_name(source: str) -> str:
 LOAD_MEMORY_SHARE = 0.25
 
 
+# Warehouses this process holds open (warehouse_held_open), by file: loads reuse the connection.
+_HELD: dict[str, Any] = {}
+
+
+def _destination_name() -> str:
+    return os.environ.get("TRUEUP_DESTINATION") or dlt.config.get("trueup.destination") or "duckdb"
+
+
+def _default_duckdb() -> bool:
+    """Whether the warehouse is the default DuckDB file (no other destination configured)."""
+    return _destination_name() == "duckdb" and not dlt.secrets.get("destination.duckdb.credentials")
+
+
+@contextlib.contextmanager
+def warehouse_held_open(paths: Paths) -> Iterator[Any]:
+    """Hold the DuckDB warehouse open in this process while several sources load into it.
+
+    On its own, dlt opens the file for each stage of a load and closes it afterwards, and every
+    close checkpoints: a dozen opens and checkpoints per source, plus the audit's. Held open,
+    a no-new-data ingest of six sources at 1M order lines took 5 s instead of 17. One
+    checkpoint happens when the hold ends.
+
+    Yields:
+        The connection, or None when the destination is not the default DuckDB file. Read
+        through it while held: DuckDB refuses a second connection to the file in this process.
+    """
+    if not _default_duckdb():
+        yield None
+        return
+    import duckdb
+
+    key = str(paths.warehouse)
+    if key in _HELD:  # held already, by a caller up the stack
+        yield _HELD[key]
+        return
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(key)
+    try:
+        for name, value in _load_settings().items():
+            con.execute(f"set {name} = ?", [value])
+        _HELD[key] = con
+        yield con
+    finally:
+        _HELD.pop(key, None)
+        con.close()
+
+
+def _load_settings() -> dict[str, Any]:
+    # No raw table has a meaningful row order (staging orders or aggregates everything), and
+    # without the guarantee DuckDB copies staging files and merges on every core (~10% off the
+    # load phase).
+    return {
+        "preserve_insertion_order": False,
+        "memory_limit": duckdb_memory_limit(share=LOAD_MEMORY_SHARE),
+    }
+
+
 def destination(paths: Paths | None = None) -> Destination | str:
     """The warehouse every pipeline loads into.
 
@@ -66,20 +124,17 @@ def destination(paths: Paths | None = None) -> Destination | str:
     Returns:
         A destination instance, or a destination name dlt resolves from its config.
     """
-    name = os.environ.get("TRUEUP_DESTINATION") or dlt.config.get("trueup.destination") or "duckdb"
-    if name == "duckdb" and not dlt.secrets.get("destination.duckdb.credentials"):
+    if _default_duckdb():
         paths = paths or Paths.from_env()
+        held = _HELD.get(str(paths.warehouse))
+        if held is not None:
+            return dlt.destinations.duckdb(credentials=held)
         creds = DuckDbCredentials(str(paths.warehouse))
-        # No raw table has a meaningful row order (staging orders or aggregates everything), and
-        # without the guarantee DuckDB copies staging files and merges on every core (~10% off
-        # the load phase). dlt applies it with SET after connecting, not as a connect option,
-        # so it never clashes with the configuration of another connection to the file.
-        creds.global_config = {
-            "preserve_insertion_order": False,
-            "memory_limit": duckdb_memory_limit(share=LOAD_MEMORY_SHARE),
-        }
+        # dlt applies these with SET after connecting, not as connect options, so they never
+        # clash with the configuration of another connection to the file.
+        creds.global_config = _load_settings()
         return dlt.destinations.duckdb(credentials=creds)
-    return str(name)
+    return _destination_name()
 
 
 def make_pipeline(source: str, paths: Paths | None = None, *, dataset: str | None = None):

@@ -9,6 +9,7 @@ piece from raw table to exception queue. The tables come from the dbt manifest's
 single list of what downstream reads.
 """
 
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -132,14 +133,19 @@ def build_ingestion_asset(tables_by_source: dict[str, list[str]]) -> dg.AssetsDe
         selected = {source_of[key] for key in context.selected_asset_keys}
         names = [source for source in tables_by_source if source in selected]
         failed = []
-        for outcome in ingest_sources(names, paths=paths, progress=context.log.info):
+
+        def describe(result: Any, con: Any) -> list[dg.MaterializeResult]:
+            return list(_materializations(paths, result, tables_by_source[result.source], con))
+
+        outcomes = ingest_sources(names, paths=paths, progress=context.log.info, describe=describe)
+        for outcome in outcomes:
             if outcome.error is not None:
                 # Conservation errors too: a run that lost records must fail, not look green;
                 # the other sources still load first.
                 context.log.error(f"{outcome.source}: {outcome.error!r}")
                 failed.append(outcome)
                 continue
-            yield from _materializations(paths, outcome.result, tables_by_source[outcome.source])
+            yield from outcome.details
         if failed:
             raise dg.Failure(
                 "Ingestion failed for " + ", ".join(o.source for o in failed),
@@ -150,13 +156,16 @@ def build_ingestion_asset(tables_by_source: dict[str, list[str]]) -> dg.AssetsDe
 
 
 def _materializations(
-    paths: Paths, result: Any, tables: list[str]
+    paths: Paths, result: Any, tables: list[str], held: Any
 ) -> Iterator[dg.MaterializeResult]:
-    """One materialization per raw table of a loaded source, with the run's counts."""
+    """One materialization per raw table of a loaded source, with the run's counts.
+
+    Read through ``held``, the connection ingestion holds the warehouse open with; for another
+    destination (None) through one read-only connection (one per query cost ~7 s per run).
+    """
     source = result.source
     schema = dataset_name(source)
-    # One connection for all of the source's figures (one per query cost ~7 s per run at 1M).
-    with reading(paths) as con:
+    with contextlib.nullcontext(held) if held is not None else reading(paths) as con:
         present = existing_tables(paths, con=con) if con is not None else set()
         totals = _quarantine_totals(paths, source, present, con)
         counts = _row_counts(paths, schema, tables, present, con)
