@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.parallel import default_workers, ingest_sources
+from ingestion.parallel import default_workers, ingest_sources, next_source
 from tests.ingestion.builders import (
     settlement_rows,
     tracking_event,
@@ -82,3 +82,13 @@ def test_workers_come_from_the_environment(monkeypatch) -> None:
         default_workers()
     monkeypatch.delenv("TRUEUP_INGEST_WORKERS")
     assert 1 <= default_workers() <= 2
+
+
+def test_two_api_sources_never_extract_at_once() -> None:
+    order = ["edi", "erp", "wms", "carrier", "shopify", "amazon"]
+    assert next_source(order, set()) == "edi"
+    assert next_source(["wms", "shopify", "amazon"], {"erp"}) == "wms"
+    # A simulated API server maps its whole store: the second waits for the first.
+    assert next_source(["shopify", "amazon"], {"wms"}) == "amazon"
+    assert next_source(["shopify"], {"wms"}) is None
+    assert next_source(["shopify"], {"carrier"}) == "shopify"
