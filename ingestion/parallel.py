@@ -95,7 +95,8 @@ def ingest_sources(
         progress: Called with progress lines, from this process's threads only.
         workers: Extract processes (default :func:`default_workers`); 0 extracts in this
             process, one source after another, as :func:`ingestion.registry.ingest` does.
-        check: Raise the conservation error of a source whose counts do not balance.
+        check: Fail a source whose counts do not balance (its outcome's ``error`` is the
+            ``ConservationError``, raised after its audit was written).
         describe: Called with each loaded source's result and the held connection (None for
             another destination); its return value is the outcome's ``details``.
     """
