@@ -124,22 +124,28 @@ def ingest_sources(
 def _in_process(
     name: str, paths: Paths, progress: Progress | None, filled: set[str], check: bool
 ) -> SourceOutcome:
-    from ingestion.http_client import stop_simulators
-    from ingestion.registry import builder
-
     try:
-        build = builder(name)
-        try:
-            extracted = extract_and_normalize(
-                name, lambda run: build(run, paths), paths=paths, progress=progress, filled=filled
-            )
-        finally:
-            stop_simulators()
+        extracted = _extract(name, paths, progress, filled)
         return SourceOutcome(
             name, load_and_record(extracted, paths=paths, progress=progress, check=check)
         )
     except Exception as exc:
         return SourceOutcome(name, error=exc)
+
+
+def _extract(name: str, paths: Paths, progress: Progress | None, filled: set[str]) -> Extracted:
+    """Extract and normalize one registered source, in this process or a worker."""
+    from ingestion.http_client import stop_simulators
+    from ingestion.registry import builder
+
+    build = builder(name)
+    try:
+        return extract_and_normalize(
+            name, lambda run: build(run, paths), paths=paths, progress=progress, filled=filled
+        )
+    finally:
+        # A simulated API server started for this source stops with it (it maps its stores).
+        stop_simulators()
 
 
 def next_source(waiting: Sequence[str], extracting: set[str]) -> str | None:
@@ -197,11 +203,7 @@ def _in_workers(
                 while start_next():  # before this one loads: the next extract overlaps the load
                     pass
                 try:
-                    extracted = future.result()
-                except Exception as exc:
-                    yield SourceOutcome(name, error=exc)
-                    continue
-                try:
+                    extracted = future.result()  # the worker's error, if it failed
                     result = load_and_record(extracted, paths=paths, progress=relay, check=check)
                 except Exception as exc:
                     yield SourceOutcome(name, error=exc)
@@ -262,18 +264,6 @@ def _extract_in_worker(
     ``environ`` is the caller's environment now: a fork server's children inherit the one it
     started with, and sources read their settings from the environment.
     """
-    from ingestion.http_client import stop_simulators
-    from ingestion.registry import builder
-
     os.environ.clear()
     os.environ.update(environ)
-
-    progress: Callable[[str], None] = _worker_notes.put
-    build = builder(name)
-    try:
-        return extract_and_normalize(
-            name, lambda run: build(run, paths), paths=paths, progress=progress, filled=filled
-        )
-    finally:
-        # A simulated API server started for this source stops with it (it maps its stores).
-        stop_simulators()
+    return _extract(name, paths, _worker_notes.put, filled)
