@@ -8,15 +8,21 @@ from the simulated company's ``manifest.json`` when there is one. dbt runs in-pr
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from trueup.settings import REPO_ROOT, Paths, duckdb_memory_limit
 
 PROJECT_DIR = REPO_ROOT / "dbt_project"
+# What a model's rows are computed from besides the data: a change to any of it makes the
+# incremental facts rebuild in full once (macros/loads.sql).
+_CODE = ("dbt_project.yml", "models", "macros", "seeds")
 
 
 def manifest_as_of(paths: Paths) -> str | None:
@@ -84,11 +90,30 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     env = {
         "TRUEUP_WAREHOUSE": str(paths.warehouse),
         "TRUEUP_DBT_MEMORY_LIMIT": duckdb_memory_limit(),
+        "TRUEUP_DBT_CODE_VERSION": code_version(),
         "DBT_LOG_PATH": str(paths.root / "dbt_logs"),
     }
     if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
         env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return env
+
+
+@functools.cache
+def code_version(project_dir: Path = PROJECT_DIR) -> str:
+    """A hash of the dbt project's code: models, macros, seeds and ``dbt_project.yml``.
+
+    Incremental facts record it on their rows and rebuild in full when it changes, so an
+    upgrade never leaves rows computed by the old logic beside rows computed by the new.
+    """
+    digest = hashlib.sha256()
+    for top in _CODE:
+        root = project_dir / top
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file():
+                digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @contextmanager
