@@ -59,6 +59,9 @@ PUBLISHED_DIMENSIONS = (
 )
 # dbt leaves these behind when a build is interrupted; they are not part of any model.
 _DBT_LEFTOVER_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
+# Columns an incremental model keeps for its own next build (dbt_project/macros/loads.sql): what
+# the pipeline needs, not what a reader asked for.
+BOOKKEEPING_COLUMNS = ("_loaded_through", "_code_version")
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,22 @@ def tables_to_publish(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tupl
     return out
 
 
+def _published_columns(
+    con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str
+) -> str:
+    """The select list that publishes a table: every column but the bookkeeping ones."""
+    names = {
+        str(name)
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = ? and table_schema = ? and table_name = ?",
+            [catalog, schema, table],
+        ).fetchall()
+    }
+    hidden = [c for c in BOOKKEEPING_COLUMNS if c in names]
+    return f"* exclude ({', '.join(_quote(c) for c in hidden)})" if hidden else "*"
+
+
 def _build(
     con: duckdb.DuckDBPyConnection,
     source_catalog: str,
@@ -177,7 +196,8 @@ def _build(
         for schema, table in tables:
             src = f"{_quote(source_catalog)}.{_quote(schema)}.{_quote(table)}"
             dst = f"{alias}.{_quote(schema)}.{_quote(table)}"
-            con.execute(f"create table {dst} as select * from {src}")
+            columns = _published_columns(con, source_catalog, schema, table)
+            con.execute(f"create table {dst} as select {columns} from {src}")
             counts[f"{schema}.{table}"] = int(
                 con.execute(f"select count(*) from {dst}").fetchone()[0]
             )

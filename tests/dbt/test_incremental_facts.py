@@ -1,4 +1,5 @@
-"""The largest facts rebuild only what new loads touched, and in full when the code changed.
+"""The largest facts and the journey rebuild only what new loads touched, and in full when the code
+changed.
 
 Whether the rows an incremental build writes are right is proven by the one-more-day oracle
 (tests/orchestration/test_one_more_day.py); this module pins the bookkeeping that decides what a
@@ -16,7 +17,14 @@ import pytest
 import trueup.dbt
 from trueup.dbt import PROJECT_DIR, code_version, run_dbt
 
-FACTS = ("fct_order_lines", "fct_invoice_lines", "fct_shipment_lines")
+# model -> (schema, folder under models/, the CTE only its changed-keys path defines)
+INCREMENTAL = {
+    "fct_order_lines": ("canonical", "canonical", "changed as ("),
+    "fct_invoice_lines": ("canonical", "canonical", "changed as ("),
+    "fct_shipment_lines": ("canonical", "canonical", "changed as ("),
+    "order_journey": ("marts", "journey", "candidates as ("),
+}
+FACTS = tuple(INCREMENTAL)
 
 
 def _con(paths) -> duckdb.DuckDBPyConnection:
@@ -32,7 +40,7 @@ def _bookkeeping(paths, fact: str) -> tuple[int, int, list[str], object]:
     with _con(paths) as con:
         return con.execute(
             "select count(*), count(distinct _loaded_through), list(distinct _code_version), "
-            f"max(_loaded_through) from canonical.{fact}"
+            f"max(_loaded_through) from {INCREMENTAL[fact][0]}.{fact}"
         ).fetchone()
 
 
@@ -66,7 +74,8 @@ def test_a_built_fact_records_its_watermark_and_code_version(company, fact: str)
         (completed,) = con.execute(
             "select max(inserted_at) from (select inserted_at from raw_erp._dlt_loads "
             "union all select inserted_at from raw_edi._dlt_loads "
-            "union all select inserted_at from raw_wms._dlt_loads)"
+            "union all select inserted_at from raw_wms._dlt_loads "
+            "union all select inserted_at from raw_carrier._dlt_loads)"
         ).fetchone()
     assert newest <= completed
 
@@ -77,10 +86,9 @@ def test_without_new_loads_a_build_rewrites_nothing(company) -> None:
     assert result.success, result.failures
     assert {fact: _bookkeeping(company, fact) for fact in FACTS} == before
     for fact in FACTS:  # and it took the path that rebuilds only changed keys
-        compiled = (
-            company.dbt_target / "compiled" / "trueup" / "models" / "canonical" / f"{fact}.sql"
-        )
-        assert "changed as (" in compiled.read_text(), fact
+        _, folder, only_changed_cte = INCREMENTAL[fact]
+        compiled = company.dbt_target / "compiled" / "trueup" / "models" / folder / f"{fact}.sql"
+        assert only_changed_cte in compiled.read_text(), fact
 
 
 def test_another_code_version_rebuilds_every_row(company, monkeypatch) -> None:
