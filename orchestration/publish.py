@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,13 @@ import dagster as dg
 import duckdb
 from dagster import AssetExecutionContext
 
+from orchestration.published_tables import (
+    Previous,
+    TableState,
+    literal,
+    publish_table,
+    quote,
+)
 from orchestration.resources import WAREHOUSE_POOL
 from trueup.settings import Paths, duckdb_memory_limit
 
@@ -59,9 +67,9 @@ PUBLISHED_DIMENSIONS = (
 )
 # dbt leaves these behind when a build is interrupted; they are not part of any model.
 _DBT_LEFTOVER_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
-# Columns an incremental model keeps for its own next build (dbt_project/macros/loads.sql): what
-# the pipeline needs, not what a reader asked for.
-BOOKKEEPING_COLUMNS = ("_loaded_through", "_code_version")
+# A version updated in place from the previous one keeps the space its deletes freed; once the
+# file is this many times the size it had when last built whole, it is built whole again.
+MAX_GROWTH = 1.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,12 @@ class PublishResult:
     row_counts: dict[str, int] = field(default_factory=dict)
     database: Path | None = None
     parquet_dir: Path | None = None
+    # What the next version compares against, and how each table got into this one
+    # (orchestration/published_tables.py).
+    tables: dict[str, TableState] = field(default_factory=dict)
+    published_as: dict[str, str] = field(default_factory=dict)
+    based_on: int | None = None
+    full_build_bytes: int | None = None
 
     def manifest(self) -> dict[str, Any]:
         """The ``_published.json`` document (paths relative, so a copied folder stays valid)."""
@@ -86,6 +100,12 @@ class PublishResult:
             "database": DATABASE_NAME,
             "parquet_version_dir": f"{PARQUET_VERSIONS}/{_version_dir_name(self.version)}",
             "row_counts": self.row_counts,
+            "based_on": self.based_on,
+            "full_build_bytes": self.full_build_bytes,
+            "tables": {
+                name: {**state.as_json(), "published_as": self.published_as.get(name)}
+                for name, state in self.tables.items()
+            },
         }
 
 
@@ -130,16 +150,6 @@ def _publish_lock(published: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _quote(name: str) -> str:
-    """A SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (file paths)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def tables_to_publish(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
     """``(schema, table)`` of every marts relation and published dimension in ``catalog``."""
     rows = con.execute(
@@ -156,20 +166,20 @@ def tables_to_publish(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tupl
     return out
 
 
-def _published_columns(
-    con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str
-) -> str:
-    """The select list that publishes a table: every column but the bookkeeping ones."""
-    names = {
-        str(name)
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = ? and table_schema = ? and table_name = ?",
-            [catalog, schema, table],
-        ).fetchall()
-    }
-    hidden = [c for c in BOOKKEEPING_COLUMNS if c in names]
-    return f"* exclude ({', '.join(_quote(c) for c in hidden)})" if hidden else "*"
+def _previous(published: Path, manifest: dict[str, Any] | None) -> Previous | None:
+    """The previous version, when the new one can start from a copy of it."""
+    if not manifest or not manifest.get("tables") or not manifest.get("full_build_bytes"):
+        return None  # nothing published yet, or by a version of trueup that kept no states
+    database = published / DATABASE_NAME
+    parquet_dir = published / str(manifest["parquet_version_dir"])
+    if not database.exists() or not parquet_dir.is_dir():
+        return None
+    if database.stat().st_size > MAX_GROWTH * int(manifest["full_build_bytes"]):
+        return None
+    return Previous(
+        tables={name: TableState.from_json(doc) for name, doc in manifest["tables"].items()},
+        parquet_dir=parquet_dir,
+    )
 
 
 def _build(
@@ -178,8 +188,13 @@ def _build(
     target: Path,
     parquet_dir: Path,
     result: PublishResult,
+    previous: Previous | None,
 ) -> PublishResult:
-    """Copy the published tables from ``source_catalog`` into a new file and Parquet files."""
+    """Bring the published tables of ``source_catalog`` into ``target`` and Parquet files.
+
+    ``target`` is a copy of the previous version's file when ``previous`` is given (each table is
+    then kept, updated or replaced), and does not exist otherwise.
+    """
     # A unique alias: with a caller's long-lived connection, a failed earlier attempt must not
     # collide with this one.
     alias = f"trueup_publish_v{result.version}_{os.getpid()}"
@@ -187,31 +202,32 @@ def _build(
     # Parquet in parallel (restored afterwards: the connection may be the caller's).
     (order_setting,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     con.execute("set preserve_insertion_order = false")
-    con.execute(f"attach {_literal(str(target))} as {alias}")
+    con.execute(f"attach {literal(str(target))} as {alias}")
     try:
-        counts: dict[str, int] = {}
+        states: dict[str, TableState] = {}
+        how: dict[str, str] = {}
         tables = tables_to_publish(con, source_catalog)
         for schema in sorted({s for s, _ in tables}):
-            con.execute(f"create schema if not exists {alias}.{_quote(schema)}")
+            con.execute(f"create schema if not exists {alias}.{quote(schema)}")
         for schema, table in tables:
-            src = f"{_quote(source_catalog)}.{_quote(schema)}.{_quote(table)}"
-            dst = f"{alias}.{_quote(schema)}.{_quote(table)}"
-            columns = _published_columns(con, source_catalog, schema, table)
-            con.execute(f"create table {dst} as select {columns} from {src}")
-            counts[f"{schema}.{table}"] = int(
-                con.execute(f"select count(*) from {dst}").fetchone()[0]
+            name = f"{schema}.{table}"
+            states[name], how[name] = publish_table(
+                con,
+                source=(source_catalog, schema, table),
+                target_catalog=alias,
+                parquet_out=parquet_dir / f"{table}.parquet",
+                previous=previous,
             )
-            # From the copy just made, so the Parquet files hold exactly what the file holds.
-            out = parquet_dir / f"{table}.parquet"
-            con.execute(
-                f"copy (select * from {dst}) to {_literal(str(out))} "
-                "(format parquet, compression zstd)"
-            )
-        result = dataclasses.replace(result, row_counts=counts)
+        # What the previous version published and this one does not (a dropped model).
+        for schema, table in set(tables_to_publish(con, alias)) - set(tables):
+            con.execute(f"drop table {alias}.{quote(schema)}.{quote(table)}")
+        counts = {name: state.rows for name, state in states.items()}
+        result = dataclasses.replace(result, row_counts=counts, tables=states, published_as=how)
         con.execute(f"create schema if not exists {alias}.marts")
         con.execute(
-            f"create table {alias}.marts.{MANIFEST_TABLE} (version integer, as_of varchar, "
-            "run_id varchar, published_at varchar, table_name varchar, row_count bigint)"
+            f"create or replace table {alias}.marts.{MANIFEST_TABLE} (version integer, "
+            "as_of varchar, run_id varchar, published_at varchar, table_name varchar, "
+            "row_count bigint)"
         )
         con.executemany(
             f"insert into {alias}.marts.{MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?)",
@@ -275,10 +291,19 @@ def publish(
             leftover.unlink(missing_ok=True)
         shutil.rmtree(parquet_dir, ignore_errors=True)
         parquet_dir.mkdir(parents=True)
+        base = _previous(published, previous)
         try:
+            if base is not None:
+                # A plain copy of a closed file: what a reader has open is never written to.
+                shutil.copyfile(published / DATABASE_NAME, target)
+                result = dataclasses.replace(
+                    result,
+                    based_on=int(previous["version"]),
+                    full_build_bytes=int(previous["full_build_bytes"]),
+                )
             if con is not None:
                 catalog = str(con.execute("select current_database()").fetchone()[0])
-                result = _build(con, catalog, target, parquet_dir, result)
+                result = _build(con, catalog, target, parquet_dir, result, base)
             else:
                 # Bounded, spilling under the data directory (an in-memory database's default
                 # is 80% of RAM and ./.tmp). Copying streams, but DuckDB caches what it reads up
@@ -289,8 +314,10 @@ def publish(
                     "temp_directory": str(paths.duckdb_spill),
                 }
                 with duckdb.connect(":memory:", config=config) as own:
-                    own.execute(f"attach {_literal(str(paths.warehouse))} as src (read_only)")
-                    result = _build(own, "src", target, parquet_dir, result)
+                    own.execute(f"attach {literal(str(paths.warehouse))} as src (read_only)")
+                    result = _build(own, "src", target, parquet_dir, result, base)
+            if base is None:
+                result = dataclasses.replace(result, full_build_bytes=target.stat().st_size)
             manifest = json.dumps(result.manifest(), indent=2, sort_keys=True)
             _write_atomically(parquet_dir / MANIFEST_NAME, manifest)
             _fsync(target)
@@ -366,6 +393,9 @@ def published_warehouse(context: AssetExecutionContext) -> dg.MaterializeResult:
             "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
             "tables": len(result.row_counts),
             "row_counts": dg.MetadataValue.json(result.row_counts),
+            # How much of the previous version this one reused (kept / updated / copied tables).
+            "based_on_version": result.based_on or 0,
+            "published_as": dg.MetadataValue.json(dict(Counter(result.published_as.values()))),
             "dagster/row_count": sum(result.row_counts.values()),
         }
     )

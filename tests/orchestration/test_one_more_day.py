@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.publish import DATABASE_NAME, read_manifest
 from tests.orchestration.conftest import simulated_full_run
 from trueup.score import score_paths
 from trueup.settings import Paths
@@ -119,6 +120,31 @@ def test_every_fact_and_mart_after_one_more_day_equals_a_fresh_run(runs) -> None
         if got != want:
             differing[table] = (len(got), len(want), sorted(set(want) ^ set(got), key=repr)[:2])
     assert not differing, differing
+
+
+def _published_rows(paths: Paths, table: str) -> tuple[list[tuple], list[tuple]]:
+    """A published table's rows in the DuckDB file and in its Parquet file."""
+    with duckdb.connect(str(paths.published / DATABASE_NAME), read_only=True) as con:
+        in_file = con.execute(f"select * from {table}").fetchall()
+    parquet = paths.published / "parquet" / f"{table.split('.')[1]}.parquet"
+    in_parquet = duckdb.sql(f"select * from '{parquet}'").fetchall()
+    return sorted(in_file, key=repr), sorted(in_parquet, key=repr)
+
+
+def test_the_version_published_after_one_more_day_equals_a_fresh_runs(runs) -> None:
+    grown, fresh = runs
+    manifest = read_manifest(grown.published)
+    assert manifest["based_on"] == manifest["version"] - 1  # built from the previous version
+    assert manifest["tables"]["marts.order_journey"]["published_as"] == "updated"
+    tables = set(read_manifest(fresh.published)["row_counts"])
+    assert set(manifest["row_counts"]) == tables
+    # The queue records when each exception was first seen, which differs between the two.
+    differing = [
+        table
+        for table in sorted(tables - {"marts.exceptions"})
+        if _published_rows(grown, table) != _published_rows(fresh, table)
+    ]
+    assert not differing
 
 
 def test_both_queues_score_perfectly(runs) -> None:
