@@ -23,6 +23,7 @@ INCREMENTAL = {
     "fct_invoice_lines": ("canonical", "canonical", "changed as ("),
     "fct_shipment_lines": ("canonical", "canonical", "changed as ("),
     "order_journey": ("marts", "journey", "candidates as ("),
+    "fct_order_line_status": ("marts", "journey", "candidates as ("),
 }
 FACTS = tuple(INCREMENTAL)
 

@@ -188,8 +188,7 @@ journeys as (
     -- ~20x slower than BIGINT ones (2.5 s per scan of 11M rows).
     select
         correlation_id, so_no, event_at, system, event_type, document_id,
-        cast(qty_base as {{ dbt.type_bigint() }}) as qty_base, amount,
-        {{ load_bookkeeping(sources) }}
+        cast(qty_base as {{ dbt.type_bigint() }}) as qty_base, amount
     from events
     where event_at is not null and correlation_id is not null
 )
@@ -197,7 +196,8 @@ journeys as (
 select
     j.correlation_id, j.so_no, j.event_at, j.system, j.event_type, j.document_id, j.qty_base, j.amount,
     row_number() over (partition by j.correlation_id order by j.event_at, j.event_type, j.document_id, j.system, j.qty_base, j.amount) as event_seq,
-    j._loaded_through, j._code_version
+    -- after the window, which would otherwise carry the constant columns through its sort
+    {{ load_bookkeeping(sources) }}
 from journeys as j
 {%- if only_changed %}
 
