@@ -174,8 +174,14 @@ def publish_table(
         if fingerprint(con, dst, columns) == state.fingerprint:
             how = UPDATED
     if how == COPIED:
+        if in_target:
+            # Dropped and checkpointed first, so the copy reuses the old table's blocks: replaced
+            # in one statement, both stay in the file until it closes, and a day on which every
+            # table changed doubled it (3.1 -> 6 GiB at 10M order lines).
+            con.execute(f"drop table {dst}")
+            con.execute(f"checkpoint {quote(target_catalog)}")
         names = ", ".join(quote(n) for n, _ in columns)
-        con.execute(f"create or replace table {dst} as select {names} from {src}")
+        con.execute(f"create table {dst} as select {names} from {src}")
     # From the table just written, so the Parquet file holds exactly what the file holds.
     con.execute(
         f"copy (select * from {dst}) to {literal(str(parquet_out))} "
