@@ -103,3 +103,22 @@
 {% macro changed_item_uoms() -%}
     {{ from_new_loads(source('erp', 'item_uoms'), 'item_no, upper(uom) as uom') }}
 {%- endmacro %}
+
+{#- `columns` of the rows of `relations` (incremental models keeping `_loaded_through`) that their
+    builds rewrote since this table's watermark: what changed upstream of it. -#}
+{% macro rebuilt_since_watermark(relations, columns) -%}
+    {%- for relation in relations %}
+    select {{ columns }} from {{ relation }} where _loaded_through > {{ watermark() }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- A `where` (or `and`) condition keeping a scan to the correlation ids of the model's
+    `candidates` CTE when it builds from new loads, nothing otherwise: a filter on each scan, as
+    DuckDB does not push a semi-join through a union or an aggregate. -#}
+{% macro only_candidates(only_changed, keyword='where') -%}
+    {%- if only_changed %} {{ keyword }} correlation_id in (select c.correlation_id from candidates as c){% endif -%}
+{%- endmacro %}
+

@@ -12,12 +12,8 @@
     covers cash and returns) or whose count of open exceptions moved (macros/loads.sql). -#}
 {%- set only_changed = builds_from_new_loads() %}
 {%- set sources = ['erp', 'wms', 'edi', 'carrier'] %}
-{%- set where_candidate -%}
-    {%- if only_changed %} where correlation_id in (select c.correlation_id from candidates as c){% endif -%}
-{%- endset %}
-{%- set and_candidate -%}
-    {%- if only_changed %} and correlation_id in (select c.correlation_id from candidates as c){% endif -%}
-{%- endset %}
+{%- set where_candidate = only_candidates(only_changed) %}
+{%- set and_candidate = only_candidates(only_changed, 'and') %}
 with
 {%- if only_changed %}
 open_now as (
@@ -28,13 +24,9 @@ open_now as (
 ),
 
 candidates as (
-    select correlation_id from {{ ref('fct_order_lines') }} where _loaded_through > {{ watermark() }}
-    union
-    select correlation_id from {{ ref('fct_shipment_lines') }} where _loaded_through > {{ watermark() }}
-    union
-    select correlation_id from {{ ref('fct_invoice_lines') }} where _loaded_through > {{ watermark() }}
-    union
-    select correlation_id from {{ ref('order_journey') }} where _loaded_through > {{ watermark() }}
+    {{ rebuilt_since_watermark([
+        ref('fct_order_lines'), ref('fct_shipment_lines'), ref('fct_invoice_lines'), ref('order_journey')],
+        'correlation_id') }}
     union
     select coalesce(n.correlation_id, t.correlation_id)
     from open_now as n

@@ -28,11 +28,7 @@
 {%- set only_changed = builds_from_new_loads() %}
 {%- set sources = ['erp', 'wms', 'edi', 'carrier'] %}
 {%- set str = dbt.type_string() %}
-{#- Keeps a branch's rows to the candidates: a filter on each scan, as DuckDB does not push a
-    semi-join through the union of the branches. -#}
-{%- set candidates_only -%}
-    {%- if only_changed %} where correlation_id in (select c.correlation_id from candidates as c){% endif -%}
-{%- endset %}
+{%- set candidates_only = only_candidates(only_changed) %}
 with
 {%- if only_changed %}
 new_loads as (
@@ -85,11 +81,8 @@ changed_rmas as (
 ),
 
 touched as (
-    select correlation_id, so_no from {{ ref('fct_order_lines') }} where _loaded_through > {{ watermark() }}
-    union
-    select correlation_id, so_no from {{ ref('fct_shipment_lines') }} where _loaded_through > {{ watermark() }}
-    union
-    select correlation_id, so_no from {{ ref('fct_invoice_lines') }} where _loaded_through > {{ watermark() }}
+    {{ rebuilt_since_watermark(
+        [ref('fct_order_lines'), ref('fct_shipment_lines'), ref('fct_invoice_lines')], 'correlation_id, so_no') }}
     union
     select s.correlation_id, s.so_no from {{ ref('fct_shipment_lines') }} as s
         where s.shipment_id in (select c.shipment_id from changed_shipments as c)
