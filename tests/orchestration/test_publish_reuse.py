@@ -7,12 +7,15 @@ mart, a dimension): what is tested is publishing, not dbt.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
 import orchestration.publish
 from orchestration.publish import DATABASE_NAME, publish, read_manifest
-from orchestration.published_tables import COPIED, KEPT, UPDATED
+from orchestration.published_tables import COPIED, DELTA_KEYS, KEPT, UPDATED
+from orchestration.resources import prepare_manifest
 from trueup.settings import Paths
 
 JOURNEY = "marts.order_journey"
@@ -195,3 +198,12 @@ def test_a_file_grown_past_its_limit_is_built_whole_again(
     assert set(second.published_as.values()) == {COPIED}
     assert second.full_build_bytes == (warehouse.published / DATABASE_NAME).stat().st_size
     _assert_published_equals_warehouse(warehouse)
+
+
+def test_every_table_updated_by_key_is_an_incremental_model_on_that_key() -> None:
+    # DELTA_KEYS restates dbt's config: if a model changed its key, updating by the old one
+    # would only ever fall back to whole copies.
+    nodes = json.loads(prepare_manifest().read_text())["nodes"]
+    for name, key in DELTA_KEYS.items():
+        config = nodes[f"model.trueup.{name.split('.')[1]}"]["config"]
+        assert (config["materialized"], config["unique_key"]) == ("incremental", key), name
